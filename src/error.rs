@@ -1,0 +1,121 @@
+//! `PyErr`: an exception in flight inside Rust code, and the bridge to the thread's error
+//! indicator.
+//!
+//! Core functions return `PyResult<T>`; the C boundary stores an `Err` in the indicator with
+//! [`PyErr::restore`] and returns the function's failure value.
+//!
+//! Invariant: a `PyErr` always holds a normalized exception *instance* (never a bare class or
+//! a lazy (type, value) pair), so fetching and restoring preserves identity.
+
+use crate::object::exception as exc;
+use crate::object::typeobj::PyTypeObject;
+use crate::object::{tuple, unicode, Obj};
+use crate::thread_state;
+
+/// An exception instance travelling through Rust code.
+pub struct PyErr {
+    value: Obj,
+}
+
+impl PyErr {
+    /// `tp(msg)`.
+    pub fn new(tp: *mut PyTypeObject, msg: impl AsRef<str>) -> PyErr {
+        let args = tuple::from_vec(vec![unicode::new(msg.as_ref())]);
+        PyErr::from_type_args(tp, args)
+    }
+
+    /// `tp(*args)`; `args` is a tuple.
+    pub fn from_type_args(tp: *mut PyTypeObject, args: Obj) -> PyErr {
+        match exc::instantiate(tp, args) {
+            Ok(v) => PyErr { value: v },
+            Err(e) => e,
+        }
+    }
+
+    /// Wraps an exception instance (the caller checked it is one).
+    pub fn from_instance(value: Obj) -> PyErr {
+        // SAFETY: value is live.
+        debug_assert!(unsafe { exc::is_instance(value.as_ptr()) });
+        PyErr { value }
+    }
+
+    /// `TypeError(msg)`.
+    pub fn type_error(msg: impl AsRef<str>) -> PyErr {
+        PyErr::new(exc::type_error(), msg)
+    }
+    /// `ValueError(msg)`.
+    pub fn value_error(msg: impl AsRef<str>) -> PyErr {
+        PyErr::new(exc::value_error(), msg)
+    }
+    /// `RuntimeError(msg)`.
+    pub fn runtime_error(msg: impl AsRef<str>) -> PyErr {
+        PyErr::new(exc::runtime_error(), msg)
+    }
+    /// `SystemError(msg)`.
+    pub fn system_error(msg: impl AsRef<str>) -> PyErr {
+        PyErr::new(exc::system_error(), msg)
+    }
+    /// `AttributeError(msg)`.
+    pub fn attribute_error(msg: impl AsRef<str>) -> PyErr {
+        PyErr::new(exc::attribute_error(), msg)
+    }
+    /// `IndexError(msg)`.
+    pub fn index_error(msg: impl AsRef<str>) -> PyErr {
+        PyErr::new(exc::index_error(), msg)
+    }
+    /// `OverflowError(msg)`.
+    pub fn overflow_error(msg: impl AsRef<str>) -> PyErr {
+        PyErr::new(exc::overflow_error(), msg)
+    }
+    /// `MemoryError()`.
+    pub fn no_memory() -> PyErr {
+        PyErr::from_type_args(exc::memory_error(), tuple::empty())
+    }
+
+    /// The exception instance.
+    pub fn value(&self) -> &Obj {
+        &self.value
+    }
+
+    /// Gives up the instance.
+    pub fn into_value(self) -> Obj {
+        self.value
+    }
+
+    /// The exception's class.
+    pub fn type_ptr(&self) -> *mut PyTypeObject {
+        self.value.type_ptr()
+    }
+
+    /// True when the exception is an instance of `tp` (or a subclass).
+    pub fn matches(&self, tp: *mut PyTypeObject) -> bool {
+        self.value.is_instance(tp)
+    }
+
+    /// Makes this the thread's pending exception (replacing any other).
+    pub fn restore(self) {
+        drop(thread_state::swap_curexc(Some(self.value)));
+    }
+
+    /// Takes the thread's pending exception, clearing the indicator.
+    pub fn fetch() -> Option<PyErr> {
+        thread_state::swap_curexc(None).map(|value| PyErr { value })
+    }
+
+    /// True when an exception is pending on this thread.
+    pub fn occurred() -> bool {
+        !thread_state::peek_curexc().is_null()
+    }
+
+    /// Takes the pending exception that a user callback reported with a failure value, or
+    /// makes a SystemError saying the callback broke the protocol.
+    pub fn take_or_system_error(what: &str) -> PyErr {
+        PyErr::fetch().unwrap_or_else(|| PyErr::system_error(what))
+    }
+}
+
+impl std::fmt::Debug for PyErr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PyErr({:?})", self.value)
+    }
+}

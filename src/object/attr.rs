@@ -1,0 +1,185 @@
+//! Generic object protocol: attributes by name, `repr`, `str`, truth.
+//!
+//! Attribute lookup walks the type chain: first each type's own `getattr` hook (data
+//! attributes such as a tasklet's `alive`), then the method tables, which give a function bound
+//! to the object (so `PyObject_CallMethod(t, "run", NULL)` works).
+
+use std::ffi::CStr;
+
+use super::cfunction;
+use super::typeobj::{self, AttrLookup, PyTypeObject};
+use super::{unicode, Obj, PyObject, PyResult};
+use crate::error::PyErr;
+
+fn no_attribute(op: *mut PyObject, name: &str) -> PyErr {
+    // SAFETY: op is live.
+    unsafe {
+        if typeobj::is_type(op) {
+            PyErr::attribute_error(format!(
+                "type object '{}' has no attribute '{name}'",
+                typeobj::name(op.cast())
+            ))
+        } else {
+            PyErr::attribute_error(format!(
+                "'{}' object has no attribute '{name}'",
+                typeobj::type_name_of(op)
+            ))
+        }
+    }
+}
+
+/// Finds a method called `name` in the tables along `tp`'s chain.
+fn find_method(tp: *mut PyTypeObject, name: &str) -> Option<*const cfunction::PyMethodDef> {
+    typeobj::lookup(tp, |t| {
+        let mut m = t.tp_methods as *const cfunction::PyMethodDef;
+        if m.is_null() {
+            return None;
+        }
+        // SAFETY: method tables are NULL-name terminated and live as long as their type.
+        unsafe {
+            while !(*m).ml_name.is_null() {
+                if CStr::from_ptr((*m).ml_name).to_bytes() == name.as_bytes() {
+                    return Some(m);
+                }
+                m = m.add(1);
+            }
+        }
+        None
+    })
+}
+
+/// `getattr(op, name)`.
+///
+/// # Safety
+/// `op` is a live object.
+pub unsafe fn getattr(op: *mut PyObject, name: &str) -> PyResult<Obj> {
+    // SAFETY: op is live.
+    let tp = unsafe { super::type_of(op) };
+    let mut t = tp;
+    while !t.is_null() {
+        // SAFETY: t is a live type.
+        let ty = unsafe { &*t };
+        if let Some(hook) = ty.ops.getattr {
+            // SAFETY: the hook belongs to op's type chain.
+            if let AttrLookup::Found(r) = unsafe { hook(op, name) } {
+                return r;
+            }
+        }
+        t = ty.tp_base;
+    }
+    if let Some(ml) = find_method(tp, name) {
+        // SAFETY: ml lives as long as the type, which op (bound as self) keeps alive.
+        return unsafe { cfunction::new(ml, op, std::ptr::null_mut()) };
+    }
+    Err(no_attribute(op, name))
+}
+
+/// `setattr(op, name, value)`; `value` NULL deletes.
+///
+/// # Safety
+/// `op` is live; `value` is NULL or live.
+pub unsafe fn setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> PyResult<()> {
+    // SAFETY: op is live.
+    let tp = unsafe { super::type_of(op) };
+    // Walk every level: a subtype's hook may not know a base's attribute.
+    let mut t = tp;
+    while !t.is_null() {
+        // SAFETY: t is live.
+        let ty = unsafe { &*t };
+        if let Some(h) = ty.ops.setattr {
+            // SAFETY: the hook belongs to op's type chain.
+            if let Some(r) = unsafe { h(op, name, value) } {
+                return r;
+            }
+        }
+        t = ty.tp_base;
+    }
+    // SAFETY: op is live.
+    if unsafe { getattr(op, name) }.is_ok() {
+        return Err(PyErr::attribute_error(format!(
+            "attribute '{name}' of '{}' objects is not writable",
+            typeobj::name(tp)
+        )));
+    }
+    let _ = PyErr::fetch();
+    Err(no_attribute(op, name))
+}
+
+fn user_text(r: *mut PyObject, what: &str) -> PyResult<String> {
+    // SAFETY: r is what a user slot returned.
+    let v = unsafe { cfunction::check_result(r, &|| what.to_owned())? };
+    // SAFETY: v is live.
+    if unsafe { unicode::is_unicode(v.as_ptr()) } {
+        // SAFETY: v is a str.
+        Ok(unsafe { unicode::as_str(v.as_ptr()) }.to_owned())
+    } else {
+        Err(PyErr::type_error(format!(
+            "{what} returned non-string (type {})",
+            typeobj::name(v.type_ptr())
+        )))
+    }
+}
+
+/// `repr(op)` as Rust text.
+///
+/// # Safety
+/// `op` is a live object.
+pub unsafe fn repr(op: *mut PyObject) -> PyResult<String> {
+    // SAFETY: op is a live object (every caller holds a reference).
+    let tp = unsafe { super::type_of(op) };
+    enum R {
+        User(typeobj::ReprFunc),
+        Rust(unsafe fn(*mut PyObject) -> PyResult<String>),
+    }
+    match typeobj::lookup(tp, |t| {
+        t.tp_repr.map(R::User).or_else(|| t.ops.repr.map(R::Rust))
+    }) {
+        // SAFETY: a user slot called with a live object.
+        Some(R::User(f)) => user_text(unsafe { f(op) }, "__repr__"),
+        // SAFETY: the op belongs to op's type chain.
+        Some(R::Rust(f)) => unsafe { f(op) },
+        None => Ok(format!("<{} object at {op:p}>", typeobj::name(tp))),
+    }
+}
+
+/// `str(op)` as Rust text (falls back to `repr`).
+///
+/// # Safety
+/// `op` is a live object.
+pub unsafe fn str(op: *mut PyObject) -> PyResult<String> {
+    // SAFETY: op is a live object.
+    let tp = unsafe { super::type_of(op) };
+    enum S {
+        User(typeobj::ReprFunc),
+        Rust(unsafe fn(*mut PyObject) -> PyResult<String>),
+        Repr,
+    }
+    let found = typeobj::lookup(tp, |t| {
+        t.tp_str
+            .map(S::User)
+            .or_else(|| t.ops.str.map(S::Rust))
+            .or_else(|| (t.tp_repr.is_some() || t.ops.repr.is_some()).then_some(S::Repr))
+    });
+    match found {
+        // SAFETY: a user slot called with a live object.
+        Some(S::User(f)) => user_text(unsafe { f(op) }, "__str__"),
+        // SAFETY: the op belongs to op's type chain.
+        Some(S::Rust(f)) => unsafe { f(op) },
+        // SAFETY: op is live.
+        Some(S::Repr) | None => unsafe { repr(op) },
+    }
+}
+
+/// Truth value (`PyObject_IsTrue`).
+///
+/// # Safety
+/// `op` is a live object.
+pub unsafe fn is_true(op: *mut PyObject) -> PyResult<bool> {
+    // SAFETY: op is a live object.
+    let tp = unsafe { super::type_of(op) };
+    match typeobj::lookup(tp, |t| t.ops.is_true) {
+        // SAFETY: the op belongs to op's type chain.
+        Some(f) => Ok(unsafe { f(op) }),
+        None => Ok(true),
+    }
+}

@@ -1,0 +1,83 @@
+//! The per-thread state: the one `thread_local!` of the library (STYLE rule 10).
+//!
+//! Each OS thread that calls into the library gets a [`ThreadState`], created on first use and
+//! freed when the thread ends. Look it up once per API call with [`current`] and pass it down.
+//!
+//! Invariants:
+//! - `TS` holds either NULL or the thread's live `ThreadState`; it has no destructor, so it can
+//!   be read at any time, even while the thread is being torn down.
+//! - Never hold a `&mut ThreadState` across anything that can run user code or release an
+//!   object (a release can run a finalizer that calls back into the library): take what you
+//!   need out, drop the borrow, then release.
+
+use std::cell::Cell;
+use std::ptr;
+
+use crate::object::Obj;
+
+/// Everything the library keeps per OS thread.
+#[derive(Default)]
+pub struct ThreadState {
+    /// The error indicator: a normalized exception instance, or `None`. It belongs to whatever
+    /// runs on this thread right now (the scheduler swaps it per tasklet).
+    pub curexc: Option<Obj>,
+    /// Where the last Rust panic on this thread happened, for the SystemError message.
+    pub panic_location: Option<String>,
+}
+
+thread_local! {
+    static TS: Cell<*mut ThreadState> = const { Cell::new(ptr::null_mut()) };
+    static TEARDOWN: Teardown = const { Teardown };
+}
+
+/// Frees the thread's state when the thread ends.
+struct Teardown;
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        let p = TS.with(|c| c.replace(ptr::null_mut()));
+        if !p.is_null() {
+            // SAFETY: p came from Box::into_raw in `current` and is no longer reachable.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+/// The calling thread's state, created on first use.
+#[inline]
+pub fn current() -> *mut ThreadState {
+    let p = TS.with(|c| c.get());
+    if !p.is_null() {
+        return p;
+    }
+    create()
+}
+
+#[cold]
+fn create() -> *mut ThreadState {
+    crate::capi::boundary::install_panic_hook();
+    let p = Box::into_raw(Box::default());
+    TS.with(|c| c.set(p));
+    // Register the teardown; during thread exit this may fail, and then the state is leaked,
+    // which is harmless at that point.
+    let _ = TEARDOWN.try_with(|_| ());
+    p
+}
+
+/// Replaces the error indicator and returns the old one (the caller drops it after this
+/// returns, never while a borrow of the state is alive).
+pub fn swap_curexc(new: Option<Obj>) -> Option<Obj> {
+    // SAFETY: a short borrow of this thread's own state; nothing runs while it is held.
+    unsafe { std::mem::replace(&mut (*current()).curexc, new) }
+}
+
+/// A new reference to the pending exception, if any.
+pub fn peek_curexc() -> *mut crate::object::PyObject {
+    // SAFETY: a short shared borrow of this thread's own state.
+    unsafe {
+        (*current())
+            .curexc
+            .as_ref()
+            .map_or(ptr::null_mut(), |o| o.as_ptr())
+    }
+}
