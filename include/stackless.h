@@ -32,7 +32,39 @@
 /* Opaque types. */
 typedef struct PyTypeObject PyTypeObject;
 typedef struct PyLongObject PyLongObject;
+typedef struct PyTaskletObject PyTaskletObject;
+typedef struct PyChannelObject PyChannelObject;
 
+/* Stackless's schedule hook: a function type (as in Stackless); pass a pointer to one to
+ * PyStackless_SetScheduleFastcallback. */
+typedef int (slp_schedule_hook_func)(PyTaskletObject *from, PyTaskletObject *to);
+
+
+// `Py_WATCHDOG_THREADBLOCK`: when the run queue empties and other threads exist, wait for
+// them instead of returning.
+#define Py_WATCHDOG_THREADBLOCK 1
+
+// `PY_WATCHDOG_SOFT`: return None at the next scheduling moment instead of interrupting.
+#define PY_WATCHDOG_SOFT 2
+
+// Same as `PY_WATCHDOG_SOFT`.
+#define Py_WATCHDOG_SOFT 2
+
+// `PY_WATCHDOG_IGNORE_NESTING`: interrupt at any nesting level.
+#define PY_WATCHDOG_IGNORE_NESTING 4
+
+// Same as `PY_WATCHDOG_IGNORE_NESTING`.
+#define Py_WATCHDOG_IGNORE_NESTING 4
+
+// `PY_WATCHDOG_TOTALTIMEOUT`: one budget for the whole run instead of a slice per tasklet.
+#define PY_WATCHDOG_TOTALTIMEOUT 8
+
+// Same as `PY_WATCHDOG_TOTALTIMEOUT` (the name Stackless's documentation uses).
+#define Py_WATCHDOG_TIMEOUT 8
+
+// `PY_WATCHDOG_TIME` (libstackless extension): the timeout is microseconds of running time,
+// not ticks.
+#define PY_WATCHDOG_TIME 16
 
 // `METH_VARARGS`: called as `f(self, args_tuple)`.
 #define METH_VARARGS 1
@@ -94,6 +126,27 @@ typedef struct PyLongObject PyLongObject;
 // Slot id `Py_tp_finalize`.
 #define Py_tp_finalize 80
 
+// `Py_WATCHDOG_THREADBLOCK`.
+#define WATCHDOG_THREADBLOCK 1
+
+// `PY_WATCHDOG_SOFT`.
+#define WATCHDOG_SOFT 2
+
+// `PY_WATCHDOG_IGNORE_NESTING`.
+#define WATCHDOG_IGNORE_NESTING 4
+
+// `PY_WATCHDOG_TOTALTIMEOUT`.
+#define WATCHDOG_TOTALTIMEOUT 8
+
+// `PY_WATCHDOG_TIME` (libstackless extension).
+#define WATCHDOG_TIME 16
+
+// The default usable size of a tasklet stack (SPEC §12: 64 KiB).
+#define DEFAULT_STACK_SIZE (64 * 1024)
+
+// The smallest stack the library accepts: `printf("%f")` alone needs more than 8 KiB.
+#define MIN_STACK_SIZE (16 * 1024)
+
 // `Py_ssize_t`: CPython's signed size type.
 typedef ptrdiff_t Py_ssize_t;
 
@@ -146,6 +199,12 @@ typedef struct {
     // The slots, ending with `{0, NULL}`.
     PyType_Slot *slots;
 } PyType_Spec;
+
+// `PyUnwindObject`: the type of `Py_UnwindToken`.
+typedef struct {
+    // Object head.
+    PyObject ob_base;
+} PyUnwindObject;
 
 // `PyCFunctionWithKeywords`: `PyObject *f(PyObject *self, PyObject *args, PyObject *kwargs)`.
 typedef PyObject *(*PyCFunctionWithKeywords)(PyObject*, PyObject*, PyObject*);
@@ -222,6 +281,13 @@ extern PyObject *PyExc_Warning;
 // The `UserWarning` exception class (a borrowed reference to an immortal class).
 extern PyObject *PyExc_UserWarning;
 
+// The soft-switch marker a `_nr` call returns when it switched soft (test with
+// `STACKLESS_UNWINDING(obj)`). Never reference counted.
+extern PyUnwindObject *Py_UnwindToken;
+
+// `_stackless.channel`.
+extern PyTypeObject PyChannel_Type;
+
 // `bytes`.
 extern PyTypeObject PyBytes_Type;
 
@@ -263,6 +329,9 @@ extern PyTypeObject PyType_Type;
 
 // `str`.
 extern PyTypeObject PyUnicode_Type;
+
+// `_stackless.tasklet`.
+extern PyTypeObject PyTasklet_Type;
 
 // Returns a new reference to a function object for `ml`, bound to `self_` (may be NULL; it
 // is passed as the C function's first argument) and `module` (may be NULL). `ml` is not
@@ -333,6 +402,88 @@ int PyCapsule_IsValid(PyObject *capsule, const char *name);
 
 // Returns 1 if `o` is a capsule, else 0.
 int PyCapsule_CheckExact(PyObject *o);
+
+// Returns 1 if `o` is a channel (or an instance of a subtype), else 0.
+int PyChannel_Check(PyObject *o);
+
+// Returns 1 if `o` is exactly a channel, else 0.
+int PyChannel_CheckExact(PyObject *o);
+
+// Creates a channel of type `type` (NULL means `PyChannel_Type`; otherwise a subtype):
+// balance 0, preference -1 (prefer the receiver), schedule_all 0, open. Returns a new
+// reference, or NULL with `TypeError` ("channel_new: type must be subtype of channel").
+PyChannelObject *PyChannel_New(PyTypeObject *type_);
+
+// Sends `arg` (borrowed) over the channel. With a receiver waiting, the value is handed over
+// and who runs next follows the channel's preference (default -1: the receiver runs at once,
+// the sender resumes after everything else) and schedule_all; otherwise the caller blocks
+// until a receiver comes. Returns 0, or -1 with an exception set (`RuntimeError` "this tasklet
+// does not like to be blocked." under block_trap, `ValueError` "Send/receive operation on a
+// closed channel", deadlock errors, "switch_trap", or an exception raised into the caller).
+int PyChannel_Send(PyChannelObject *self_, PyObject *arg);
+
+// `PyChannel_Send` that may switch soft (returns 1 then). Soft switching is not implemented
+// yet: returns 0 or -1.
+int PyChannel_Send_nr(PyChannelObject *self_, PyObject *arg);
+
+// Receives a value from the channel, blocking until a sender comes. An exception sent with
+// `PyChannel_SendException`/`SendThrow` is raised here instead. Returns a new reference, or
+// NULL with an exception set (the same errors as `PyChannel_Send`).
+PyObject *PyChannel_Receive(PyChannelObject *self_);
+
+// `PyChannel_Receive` that may switch soft (returns `Py_UnwindToken` then). Soft switching is
+// not implemented yet: returns the value or NULL.
+PyObject *PyChannel_Receive_nr(PyChannelObject *self_);
+
+// Sends the exception `klass(*value)` (a non-tuple `value` is the single argument; NULL: none)
+// so that the receiver raises it; otherwise behaves exactly like `PyChannel_Send`. Returns
+// 0, or -1 with an exception set (`TypeError` "channel.send_exception needs Exception or
+// string subclass as first parameter").
+int PyChannel_SendException(PyChannelObject *self_, PyObject *klass, PyObject *value);
+
+// Sends an exception built with `raise` semantics from (`exc`, `val`, `tb`), as
+// `PyTasklet_Throw` does; the receiver raises it. Returns 0, or -1 with an exception set.
+int PyChannel_SendThrow(PyChannelObject *self_, PyObject *exc, PyObject *val, PyObject *tb);
+
+// Sends every item of the tuple `seq` in order, as `PyChannel_Send` does. Returns the number
+// of items sent, or -1 with an exception set (items sent before the failure stay sent).
+ptrdiff_t PyChannel_SendSequence(PyChannelObject *self_, PyObject *seq);
+
+// Returns a new reference to the first tasklet waiting on the channel, or `Py_None` when no
+// tasklet waits (walk the rest with `PyTasklet_GetNext`); NULL with an exception for bad input.
+PyObject *PyChannel_GetQueue(PyChannelObject *self_);
+
+// Marks the channel as closing: from now on a send or receive that would block raises
+// `ValueError`; waiting tasklets are not woken. Bad arguments leave an exception set.
+void PyChannel_Close(PyChannelObject *self_);
+
+// Clears the closing flag. Bad arguments leave an exception set.
+void PyChannel_Open(PyChannelObject *self_);
+
+// Returns 1 if the channel is closing, 0 if not, -1 with an exception set.
+int PyChannel_GetClosing(PyChannelObject *self_);
+
+// Returns 1 if the channel is closed (closing and nobody waiting), 0 if not, -1 with an
+// exception set.
+int PyChannel_GetClosed(PyChannelObject *self_);
+
+// Returns the preference: -1 (prefer the receiver), 0 (none), 1 (prefer the sender); on
+// bad arguments -1 with an exception set (check `PyErr_Occurred`).
+int PyChannel_GetPreference(PyChannelObject *self_);
+
+// Sets the preference to the sign of `val` (-1, 0 or 1). Bad arguments leave an exception set.
+void PyChannel_SetPreference(PyChannelObject *self_, int val);
+
+// Returns 1 if schedule_all is set, 0 if not, -1 with an exception set.
+int PyChannel_GetScheduleAll(PyChannelObject *self_);
+
+// Sets schedule_all to `val != 0`: every successful operation then yields to the caller's
+// successor, overriding the preference. Bad arguments leave an exception set.
+void PyChannel_SetScheduleAll(PyChannelObject *self_, int val);
+
+// Returns the balance: the number of blocked senders (> 0) or minus the number of blocked
+// receivers (< 0). On bad arguments returns 0 with an exception set.
+int PyChannel_GetBalance(PyChannelObject *self_);
 
 // Returns a new reference to a tuple of `size` empty slots, to be filled with
 // `PyTuple_SetItem` before use; NULL with an exception set for a negative size.
@@ -645,6 +796,296 @@ void PyMem_Free(void *p);
 // Returns the calling OS thread's id: the value used for tasklets' `thread_id`,
 // `PyTasklet_BindThread` and `PyStackless_GetThreadInfo`.
 unsigned long PyThread_get_thread_ident(void);
+
+// Yields to the next runnable tasklet. `retval` (borrowed; NULL means `Py_None`) is stored in
+// the caller's tempval; with `remove` non-zero the caller leaves the run queue (paused) and
+// waits to be inserted or run. When the caller runs again this returns a new reference to its
+// tempval (normally `retval`, unless somebody changed it), or NULL with an exception set (one
+// raised into the caller, deadlock errors, "switch_trap"). With nothing else runnable it
+// returns at once.
+PyObject *PyStackless_Schedule(PyObject *retval, int remove);
+
+// `PyStackless_Schedule` that may switch soft (returns `Py_UnwindToken` then). Soft switching
+// is not implemented yet: returns the value or NULL.
+PyObject *PyStackless_Schedule_nr(PyObject *retval, int remove);
+
+// Returns the number of runnable tasklets of the calling thread, the running one included
+// (main counts like any other; inside `PyStackless_RunWatchdog` its caller is not runnable).
+int PyStackless_GetRunCount(void);
+
+// Returns a new reference to the running tasklet (never NULL: the first call on a thread
+// creates its main tasklet).
+PyObject *PyStackless_GetCurrent(void);
+
+// Returns an id of the running tasklet: the thread id for a main tasklet, the tasklet's
+// address otherwise.
+unsigned long PyStackless_GetCurrentId(void);
+
+// Returns a new reference to the calling thread's main tasklet.
+PyObject *PyStackless_GetMain(void);
+
+// `PyStackless_RunWatchdogEx(timeout, 0)`.
+PyObject *PyStackless_RunWatchdog(long timeout);
+
+// Runs the scheduler (Stackless's `stackless.run()`): the caller leaves the run queue and
+// the other tasklets run until none is runnable (tasklets still blocked on channels are left
+// blocked). Callable from any tasklet; runs nest, and uncaught tasklet exceptions go to the
+// innermost one. `timeout <= 0` means no preemption. Returns a new reference to `Py_None`,
+// or NULL with an exception set (an uncaught exception of a tasklet; `ValueError` for
+// unknown flag bits). Preemption by ticks is not implemented yet: `timeout` is accepted and
+// ignored.
+PyObject *PyStackless_RunWatchdogEx(long timeout, int flags);
+
+// Installs the channel callback (process-wide), called as `callable(channel, tasklet,
+// sending, willblock)` before every channel action; NULL or `Py_None` removes it. Its
+// exceptions are reported with `PyErr_WriteUnraisable` and ignored. Returns 0, or -1 with
+// `TypeError` ("channel callback must be callable").
+int PyStackless_SetChannelCallback(PyObject *callable);
+
+// Returns a new reference to the channel callback, or `Py_None`.
+PyObject *PyStackless_GetChannelCallback(void);
+
+// Installs the schedule callback (process-wide), called as `callable(prev, next)` before
+// every real switch, with the current tasklet still `prev`; NULL or `Py_None` removes it.
+// It shares its slot with `PyStackless_SetScheduleFastcallback`. Its exceptions are reported
+// and ignored. Returns 0, or -1 with `TypeError` ("schedule callback must be callable").
+int PyStackless_SetScheduleCallback(PyObject *callable);
+
+// Returns a new reference to the schedule callback, or `Py_None`.
+PyObject *PyStackless_GetScheduleCallback(void);
+
+// Installs a C function as the schedule hook, called as `func(prev, next)` before every real
+// switch (a non-zero return is reported as an error in the callback and ignored). It
+// replaces the hook installed by `PyStackless_SetScheduleCallback` (one slot, as in
+// Stackless). NULL removes it.
+void PyStackless_SetScheduleFastcallback(int (*func)(PyTaskletObject*, PyTaskletObject*));
+
+// Installs the error handler (Stackless's `set_error_handler`), called as
+// `handler(type, value, traceback)` in the context of a tasklet dying from an uncaught
+// exception (other than `TaskletExit`). If it returns, the error is considered handled; if it
+// raises, its exception goes to the innermost scheduler run or main. NULL or `Py_None` removes
+// it. Returns a new reference to the previous handler (or `Py_None`), or NULL with
+// `TypeError` for a non-callable.
+PyObject *PyStackless_SetErrorHandler(PyObject *handler);
+
+// Returns a new reference to the error handler, or `Py_None`.
+PyObject *PyStackless_GetErrorHandler(void);
+
+// Calls `func(*args, **kwds)` (`args` a tuple or NULL, `kwds` a dict or NULL) as the main
+// tasklet's code. Legal only from the main tasklet while no scheduler run is active on the
+// thread (else `RuntimeError`). Returns a new reference to the result, or NULL with an
+// exception set.
+PyObject *PyStackless_Call_Main(PyObject *func, PyObject *args, PyObject *kwds);
+
+// Adds `change` to the calling thread's switch trap counter and returns the previous value.
+// While the counter is non-zero, every operation that would switch tasklets raises
+// `RuntimeError("switch_trap")`. `PyStackless_AdjustSwitchTrap(0)` reads it.
+int PyStackless_AdjustSwitchTrap(int change);
+
+// Returns a new reference to the tuple `(main, current or None, runcount)` describing the
+// thread `thread_id` (current is None when runcount is 0), or NULL with an exception set
+// (`ValueError` for an unknown thread). Only the calling thread can be described for now;
+// another live thread gives `RuntimeError`.
+PyObject *PyStackless_GetThreadInfo(unsigned long thread_id);
+
+// Returns a new reference to a tuple of the ids of all threads that use the library, the
+// first thread that used it first.
+PyObject *PyStackless_GetThreads(void);
+
+// Enables (`flag` 1) or disables (0) soft switching, process-wide; -1 only inquires. Returns
+// the previous setting. With soft switching off every `_nr` call switches hard. (Soft
+// switching itself is not implemented yet, so `_nr` calls always switch hard for now.)
+int PyStackless_EnableSoftswitch(int flag);
+
+// Sets the default usable stack size of tasklets that start from now on (rounded up to whole
+// pages, at least 16 KiB; default 64 KiB). Returns the previous default.
+size_t PyStackless_SetStackSize(size_t size);
+
+// Returns 1 if `o` is a tasklet (or an instance of a subtype), else 0.
+int PyTasklet_Check(PyObject *o);
+
+// Returns 1 if `o` is exactly a tasklet, else 0.
+int PyTasklet_CheckExact(PyObject *o);
+
+// Creates a tasklet of type `type` (NULL means `PyTasklet_Type`; otherwise a subtype made
+// with `PyType_FromSpecWithBases`) bound to the callable `func` (NULL or `Py_None`: unbound).
+// The new tasklet is not alive and not scheduled; give it arguments with `PyTasklet_Setup`.
+// Returns a new reference, or NULL with an exception set (`TypeError` for a type that is
+// not a tasklet subtype or a non-callable `func`).
+PyTaskletObject *PyTasklet_New(PyTypeObject *type_, PyObject *func);
+
+// Gives the bound tasklet `task` its arguments (`args` a tuple, `kwds` a dict or NULL; both
+// borrowed) and appends it to the end of the run queue: it becomes alive and scheduled.
+// Returns 0, or -1 with `RuntimeError` ("tasklet is alive", "the tasklet was not bound to a
+// function") or another exception set.
+int PyTasklet_Setup(PyTaskletObject *task_, PyObject *args, PyObject *kwds);
+
+// Binds `task` to `func` with `args`/`kwargs` (Stackless's `tasklet.bind`; `Py_None` counts as
+// NULL). All NULL unbinds it; `func` alone only binds it; with arguments it becomes alive and
+// paused (not scheduled), keeping the previous function when `func` is NULL. Rebinding drops
+// a paused tasklet's pending body without running it. Returns 0, or -1 with an exception set
+// (`RuntimeError`: "can't (re)bind the current tasklet", "tasklet is scheduled", "tasklet has
+// C state on its stack", "can't unbind the main tasklet"; `TypeError` for a non-callable).
+int PyTasklet_BindEx(PyTaskletObject *task_, PyObject *func, PyObject *args, PyObject *kwargs);
+
+// Moves `task` to the thread `thread_id` (`(unsigned long)-1`: the calling thread). A no-op
+// when it already belongs there. Returns 0, or -1 with an exception set: `RuntimeError`
+// "can't (re)bind a runnable tasklet", "tasklet has C state on its stack"; `ValueError` "bad
+// thread" for an unknown thread. Moving a tasklet to another live thread is not supported yet
+// (`RuntimeError`).
+int PyTasklet_BindThread(PyTaskletObject *task_, unsigned long thread_id);
+
+// Runs `task` now: inserts it at the end of the run queue if it is not scheduled, then
+// switches to it; the caller stays in the queue and continues when `task` yields (tasklets
+// between the caller and `task` are skipped this round). Returns 0, or -1 with an exception
+// set (`RuntimeError` "You cannot run a blocked tasklet", "You cannot run an unbound(dead)
+// tasklet", "switch_trap"; or an uncaught exception of a tasklet delivered to the caller).
+int PyTasklet_Run(PyTaskletObject *task_);
+
+// `PyTasklet_Run` that may switch soft. Returns 1 when it switched soft (the caller must
+// return `Py_UnwindToken`), 0 when it switched hard (or did not switch), -1 on failure. Soft
+// switching is not implemented yet: this always switches hard and returns 0 or -1.
+int PyTasklet_Run_nr(PyTaskletObject *task_);
+
+// Like `PyTasklet_Run`, but the caller leaves the run queue (it is paused until somebody
+// inserts or runs it). Switching to the current tasklet is a no-op. Returns 0, or -1 with
+// an exception set.
+int PyTasklet_Switch(PyTaskletObject *task_);
+
+// `PyTasklet_Switch` that may switch soft (returns 1 then); see `PyTasklet_Run_nr`. Soft
+// switching is not implemented yet: returns 0 or -1.
+int PyTasklet_Switch_nr(PyTaskletObject *task_);
+
+// Removes `task` from the run queue (it becomes paused). A no-op when it is not scheduled.
+// Returns 0, or -1 with `RuntimeError` ("You cannot remove a blocked tasklet.", "The current
+// tasklet cannot be removed.").
+int PyTasklet_Remove(PyTaskletObject *task_);
+
+// Appends `task` to the end of the run queue (just before the current tasklet) unless it is
+// scheduled already. Returns 0, or -1 with `RuntimeError` ("You cannot run a blocked
+// tasklet", "You cannot run an unbound(dead) tasklet").
+int PyTasklet_Insert(PyTaskletObject *task_);
+
+// Raises `klass(*args)` in `task` immediately: switches to it (a blocked or paused tasklet is
+// moved to just before the caller; a queued one runs from its place), and the caller continues
+// when it yields or dies. `klass` must be an exception class; a non-tuple `args` is wrapped
+// in a 1-tuple. If `task` is the current tasklet the exception is raised in the caller (-1).
+// Returns 0, or -1 with an exception set (`RuntimeError` "You cannot throw to a dead tasklet";
+// `TypeError` for a bad `klass`).
+int PyTasklet_RaiseException(PyTaskletObject *task_, PyObject *klass, PyObject *args);
+
+// Raises an exception in `task` with `raise` semantics: `exc` is a class (instantiated with
+// `val`) or an instance (then `val` must be NULL/None); `tb` must be NULL or None. With
+// `pending` 0 it behaves like `PyTasklet_RaiseException`; with `pending` non-zero the tasklet
+// is made runnable (unblocked if blocked) and raises when it next runs, while the caller
+// continues. Returns 0, or -1 with an exception set.
+int PyTasklet_Throw(PyTaskletObject *task_,
+                    int pending,
+                    PyObject *exc,
+                    PyObject *val,
+                    PyObject *tb);
+
+// Kills `task`: raises `TaskletExit` in it at once (its cleanup runs before this returns). A
+// dead tasklet is left alone (0). Killing the current tasklet raises `TaskletExit` in the
+// caller (-1). Returns 0, or -1 with an exception set.
+int PyTasklet_Kill(PyTaskletObject *task_);
+
+// `PyTasklet_Kill`, or with `pending` non-zero: the tasklet is made runnable and dies when
+// it next runs, while the caller continues. Returns 0, or -1 with an exception set.
+int PyTasklet_KillEx(PyTaskletObject *task_, int pending);
+
+// Returns the atomic flag of `task` (1 or 0), or -1 with an exception set.
+int PyTasklet_GetAtomic(PyTaskletObject *task_);
+
+// Sets the atomic flag of `task` to `flag != 0` (an atomic tasklet is never preempted by the
+// watchdog; explicit switches still happen). Returns the previous value, or -1 with an
+// exception set.
+int PyTasklet_SetAtomic(PyTaskletObject *task_, int flag);
+
+// Returns the ignore_nesting flag of `task` (1 or 0), or -1 with an exception set.
+int PyTasklet_GetIgnoreNesting(PyTaskletObject *task_);
+
+// Sets the ignore_nesting flag (preemption allowed at any nesting level). Returns the previous
+// value, or -1 with an exception set.
+int PyTasklet_SetIgnoreNesting(PyTaskletObject *task_, int flag);
+
+// Returns 1 when a watchdog interrupt of `task` is deferred and pending, 0 if not, -1 with
+// an exception set.
+int PyTasklet_GetPendingIrq(PyTaskletObject *task_);
+
+// Returns the block_trap flag of `task` (1 or 0), or -1 with an exception set.
+int PyTasklet_GetBlockTrap(PyTaskletObject *task_);
+
+// Sets the block_trap flag to `value != 0`: channel operations of `task` that would block
+// raise `RuntimeError` instead. Bad arguments leave an exception set.
+void PyTasklet_SetBlockTrap(PyTaskletObject *task_, int value);
+
+// Returns a new reference to what `task` is executing (the callable of its body), or NULL
+// without an exception when it has none (not alive). NULL with an exception for bad input.
+PyObject *PyTasklet_GetFrame(PyTaskletObject *task_);
+
+// Returns 1 if `task` is its thread's main tasklet, 0 if not, -1 with an exception set.
+int PyTasklet_IsMain(PyTaskletObject *task_);
+
+// Returns 1 if `task` is the running tasklet of its thread, 0 if not, -1 with an exception.
+int PyTasklet_IsCurrent(PyTaskletObject *task_);
+
+// Returns the depth of `task`'s library-level call chain (its body counts 1, each nested
+// library-mediated call 1 more; 0 when it is not running a body), or -1 with an exception.
+int PyTasklet_GetRecursionDepth(PyTaskletObject *task_);
+
+// Returns the number of library-mediated nested calls active on `task` beyond its body (a
+// `PyObject_Call` made from inside it, a callback, a nested scheduler run), or -1 with an
+// exception set.
+int PyTasklet_GetNestingLevel(PyTaskletObject *task_);
+
+// Returns 1 if `task` is alive (set up, or started and not finished, on a live thread), 0 if
+// not, -1 with an exception set.
+int PyTasklet_Alive(PyTaskletObject *task_);
+
+// Returns 1 if `task` is paused (alive, but neither runnable nor blocked), 0 if not, -1 with
+// an exception set.
+int PyTasklet_Paused(PyTaskletObject *task_);
+
+// Returns 1 if `task` is scheduled: runnable **or blocked on a channel** (Stackless's
+// meaning), 0 if not, -1 with an exception set.
+int PyTasklet_Scheduled(PyTaskletObject *task_);
+
+// Returns 1 if `task` has no C state (it could be resumed without its own stack), 0 if it
+// has (it started running a body on a stack, or it is a main tasklet), -1 with an exception.
+int PyTasklet_Restorable(PyTaskletObject *task_);
+
+// Returns -1 if `task` is blocked receiving, 1 if blocked sending, 0 if not blocked.
+// Bad arguments also return -1, with an exception set (check `PyErr_Occurred`).
+int PyTasklet_GetBlocked(PyTaskletObject *task_);
+
+// Returns a new reference to the tempval of `task` (its transfer slot: the bound function
+// before setup, a value in flight, a schedule retval, ...), `Py_None` when empty, or NULL
+// with an exception set.
+PyObject *PyTasklet_GetTempval(PyTaskletObject *task_);
+
+// Sets the tempval of `task` to `value` (borrowed; NULL means `Py_None`). On a paused tasklet
+// this changes what its pending `PyStackless_Schedule` returns. Returns 0, or -1 with an
+// exception set.
+int PyTasklet_SetTempval(PyTaskletObject *task_, PyObject *value);
+
+// Returns a new reference to the tasklet after `task` in its list (run queue, or channel
+// queue), or `Py_None` (not linked, or the end of a channel's queue); NULL with an exception
+// for bad input.
+PyObject *PyTasklet_GetNext(PyTaskletObject *task_);
+
+// Returns a new reference to the tasklet before `task` in its list, or `Py_None`; NULL with
+// an exception for bad input.
+PyObject *PyTasklet_GetPrev(PyTaskletObject *task_);
+
+// Returns the id of the thread `task` belongs to, or `(unsigned long)-1` when that thread
+// ended (and, with an exception set, for bad input).
+unsigned long PyTasklet_GetThreadId(PyTaskletObject *task_);
+
+// Sets the usable stack size `task` gets when it first runs (rounded up to whole pages, at
+// least 16 KiB; 0 restores the library default). Returns 0, or -1 with an exception set
+// (`RuntimeError` when it has started already).
+int PyTasklet_SetStackSize(PyTaskletObject *task_, size_t size);
 
 // Returns a new reference to a str decoded from the NUL-terminated UTF-8 string `s`, or NULL
 // with an exception set (`SystemError` for NULL, `ValueError` for invalid UTF-8).

@@ -90,20 +90,24 @@ pub fn entry_or<T>(fallback: T, body: impl FnOnce() -> PyResult<T>) -> T {
 
 #[cold]
 fn report_panic(payload: Box<dyn std::any::Any + Send>) {
+    panic_error(payload).restore();
+}
+
+/// Turns a caught panic payload into a `SystemError` naming where it happened.
+#[cold]
+pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PyErr {
     let msg = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
-    // SAFETY: a short borrow of this thread's own state.
-    let location = unsafe { (*thread_state::current()).panic_location.take() };
+    let location = thread_state::current().panic_location.take();
     let at = location.map(|l| format!(" at {l}")).unwrap_or_default();
     // Dropping the payload could itself panic in theory; leak it instead.
     std::mem::forget(payload);
     PyErr::system_error(format!(
         "libstackless internal error (Rust panic{at}): {msg}"
     ))
-    .restore();
 }
 
 /// Replaces the default panic hook, which would print to stderr (the library never prints
@@ -113,9 +117,8 @@ pub fn install_panic_hook() {
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
             if let Some(loc) = info.location() {
-                let p = thread_state::current();
-                // SAFETY: a short borrow of this thread's own state; nothing else runs.
-                unsafe { (*p).panic_location = Some(format!("{}:{}", loc.file(), loc.line())) };
+                let at = format!("{}:{}", loc.file(), loc.line());
+                thread_state::current().panic_location.set(Some(at));
             }
         }));
     });

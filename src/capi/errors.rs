@@ -439,6 +439,14 @@ pub unsafe extern "C" fn PyErr_WriteUnraisable(obj_: *mut PyObject) {
     });
 }
 
+/// Prints the pending exception as unraisable after the line `context` (a str), then clears it.
+pub(crate) unsafe fn write_unraisable_with_context(context: *mut PyObject) {
+    let Some(e) = PyErr::fetch() else { return };
+    // SAFETY: context is a live str.
+    let ctx = unsafe { obj::unicode::as_str(context) }.to_owned();
+    write_stderr(&format!("{ctx}\n{}\n", describe_chain(e.value())));
+}
+
 /// Returns 1 if `o` is an exception instance, else 0.
 #[no_mangle]
 pub unsafe extern "C" fn PyExceptionInstance_Check(o: *mut PyObject) -> c_int {

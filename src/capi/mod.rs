@@ -14,9 +14,28 @@
 pub mod boundary;
 mod callables;
 mod capsule;
+pub(crate) mod channel;
 mod containers;
-mod errors;
+pub(crate) mod errors;
 mod numbers;
 mod object;
+pub mod stackless;
+pub(crate) mod tasklet;
 mod text;
 mod varargs;
+
+use std::ffi::c_ulong;
+
+/// The calling OS thread's id (`PyThread_get_thread_ident`).
+pub fn thread_ident() -> c_ulong {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as c_ulong }
+}
+
+/// Reports the pending exception as unraisable, with `context` as the first line (for errors
+/// in callbacks and finalizers, which cannot propagate).
+pub fn write_unraisable_text(context: &str) {
+    let obj = crate::object::unicode::new(context);
+    // SAFETY: obj is a live str.
+    unsafe { errors::write_unraisable_with_context(obj.as_ptr()) };
+}

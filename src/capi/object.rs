@@ -310,6 +310,5 @@ pub unsafe extern "C" fn PyMem_Free(p: *mut c_void) {
 /// `PyTasklet_BindThread` and `PyStackless_GetThreadInfo`.
 #[no_mangle]
 pub extern "C" fn PyThread_get_thread_ident() -> c_ulong {
-    // SAFETY: pthread_self has no preconditions.
-    unsafe { libc::pthread_self() as c_ulong }
+    super::thread_ident()
 }

@@ -66,3 +66,58 @@ pub unsafe fn call_vec(callable: *mut PyObject, args: Vec<Obj>) -> PyResult<Obj>
     // SAFETY: t is a tuple we own.
     unsafe { call(callable, t.as_ptr(), ptr::null_mut()) }
 }
+
+/// Matches `args` (a tuple) and `kwargs` (NULL or a dict) against parameter `names`, as a
+/// Python signature `f(name0=None, name1=None, ...)` would: returns the borrowed argument for
+/// each name (None where not given). Too many arguments, unknown keywords and duplicates raise
+/// `TypeError` naming `func`.
+///
+/// # Safety
+/// `args` is a live tuple and `kwargs` NULL or a live dict; the results are borrowed from them.
+pub unsafe fn parse_args<const N: usize>(
+    func: &str,
+    args: *mut PyObject,
+    kwargs: *mut PyObject,
+    names: [&str; N],
+) -> PyResult<[Option<*mut PyObject>; N]> {
+    let mut out = [None; N];
+    // SAFETY: args is a tuple.
+    let items = if args.is_null() {
+        &[][..]
+    } else {
+        unsafe { tuple::items(args) }
+    };
+    if items.len() > N {
+        return Err(PyErr::type_error(format!(
+            "{func}() takes at most {N} arguments ({} given)",
+            items.len()
+        )));
+    }
+    for (slot, &a) in out.iter_mut().zip(items) {
+        *slot = Some(a);
+    }
+    if !kwargs.is_null() {
+        // SAFETY: kwargs is a dict.
+        for (k, v) in unsafe { super::dict::items(kwargs) } {
+            // SAFETY: keys are live.
+            let key = unsafe {
+                super::unicode::is_unicode(k.as_ptr()).then(|| super::unicode::as_str(k.as_ptr()))
+            };
+            let Some(i) = key.and_then(|key| names.iter().position(|n| *n == key)) else {
+                return Err(PyErr::type_error(format!(
+                    "{func}() got an unexpected keyword argument {}",
+                    super::attr::repr(k.as_ptr()).unwrap_or_default()
+                )));
+            };
+            if out[i].is_some() {
+                return Err(PyErr::type_error(format!(
+                    "{func}() got multiple values for argument '{}'",
+                    names[i]
+                )));
+            }
+            // The dict keeps the value alive for the duration of the call.
+            out[i] = Some(v.as_ptr());
+        }
+    }
+    Ok(out)
+}

@@ -125,6 +125,15 @@ pub unsafe fn dealloc(op: *mut PyObject) {
         // Finalizers may use the object (and even take temporary references); keep it alive
         // while they run.
         (*op).ob_refcnt = 1;
+        if let Some(pre) = typeobj::lookup(tp, |t| t.ops.pre_dealloc) {
+            pre(op);
+            let count = AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt));
+            if count.fetch_sub(1, Ordering::AcqRel) != 1 {
+                // Resurrected: whoever holds it now frees it later.
+                return;
+            }
+            (*op).ob_refcnt = 1;
+        }
         let mut t = tp;
         while typeobj::is_heap(t) {
             if let Some(fin) = (*t).tp_finalize {

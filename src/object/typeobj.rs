@@ -65,6 +65,10 @@ pub enum AttrLookup {
 pub struct TypeOps {
     /// Drops the Rust fields of an instance (the memory itself is freed by the caller).
     pub drop_fields: Option<unsafe fn(*mut PyObject)>,
+    /// Runs first when the last reference goes, with the count temporarily back at 1: may
+    /// run code that uses the object (a tasklet with C state is killed here). If the object
+    /// gained references meanwhile, it is not freed.
+    pub pre_dealloc: Option<unsafe fn(*mut PyObject)>,
     /// Creates an instance when the type is called: `(type, args tuple, kwargs or NULL)`.
     pub new: Option<NewOp>,
     /// Calls an instance: `(self, args tuple, kwargs or NULL)`.
@@ -85,6 +89,7 @@ impl TypeOps {
     /// No behaviour at all: everything is inherited.
     pub const EMPTY: TypeOps = TypeOps {
         drop_fields: None,
+        pre_dealloc: None,
         new: None,
         call: None,
         repr: None,

@@ -22,3 +22,9 @@
 /* Opaque types. */
 typedef struct PyTypeObject PyTypeObject;
 typedef struct PyLongObject PyLongObject;
+typedef struct PyTaskletObject PyTaskletObject;
+typedef struct PyChannelObject PyChannelObject;
+
+/* Stackless's schedule hook: a function type (as in Stackless); pass a pointer to one to
+ * PyStackless_SetScheduleFastcallback. */
+typedef int (slp_schedule_hook_func)(PyTaskletObject *from, PyTaskletObject *to);

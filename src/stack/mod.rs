@@ -1,0 +1,292 @@
+//! Machine stacks and the context switch: the only user of the `context` crate.
+//!
+//! A [`Stack`] is an mmap'd region with a guard page below the usable part:
+//!
+//! ```text
+//!  low addresses                                             high addresses
+//!  | guard page (PROT_NONE) | usable stack (grows down) <------ | top
+//!  ^ mapping start           ^ bottom (canary word here when unguarded)
+//! ```
+//!
+//! Every guard page splits a kernel mapping, and Linux allows about 65k mappings per process
+//! (`vm.max_map_count`), so roughly 32k guarded stacks fit. When the kernel refuses the guard,
+//! the stack is used without one and a canary word at its bottom is checked at every switch
+//! away from it instead ([`Stack::check_canary`]), so a program with 100k blocked tasklets
+//! still works.
+//!
+//! Stacks are registered with valgrind (client requests, free outside valgrind) so memcheck
+//! understands the switches, and are recycled through a per-thread [`StackPool`].
+//!
+//! Invariants:
+//! - A `Stack` is owned by exactly one tasklet (or the pool) and is never freed while a
+//!   context on it may still be resumed.
+//! - A context is never resumed after its tasklet died (the dying side resumes its successor
+//!   with `data == 0`, and nobody keeps its context).
+//! - No Rust panic ever unwinds across a switch: every entry function catches at its root.
+
+mod valgrind;
+
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use context::{Context, Transfer};
+
+/// The default usable size of a tasklet stack (SPEC §12: 64 KiB).
+pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
+/// The smallest stack the library accepts: `printf("%f")` alone needs more than 8 KiB.
+pub const MIN_STACK_SIZE: usize = 16 * 1024;
+/// How many free stacks a thread keeps for reuse; more are unmapped.
+const POOL_LIMIT: usize = 256;
+const CANARY: u64 = 0x5354_4b4c_4553_5321; // "STKLESS!"
+
+static DEFAULT_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
+
+/// The usable size new tasklets get unless they ask for another.
+pub fn default_size() -> usize {
+    DEFAULT_SIZE.load(Ordering::Relaxed)
+}
+
+/// Sets the default usable size (rounded up to whole pages, at least [`MIN_STACK_SIZE`]) and
+/// returns the previous one.
+pub fn set_default_size(size: usize) -> usize {
+    DEFAULT_SIZE.swap(round_size(size), Ordering::Relaxed)
+}
+
+fn page_size() -> usize {
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    let p = PAGE.load(Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as usize;
+    PAGE.store(p, Ordering::Relaxed);
+    p
+}
+
+/// Rounds a requested size to whole pages, at least [`MIN_STACK_SIZE`].
+pub fn round_size(size: usize) -> usize {
+    let page = page_size();
+    let size = size.max(MIN_STACK_SIZE);
+    size.div_ceil(page) * page
+}
+
+/// An mmap'd machine stack.
+pub struct Stack {
+    /// Start of the mapping (the guard page when guarded).
+    map: *mut u8,
+    /// Length of the mapping.
+    map_len: usize,
+    /// Usable bytes (above the guard page).
+    usable: usize,
+    guarded: bool,
+    valgrind_id: usize,
+}
+
+impl Stack {
+    /// Maps a new stack with `usable` bytes (already rounded). Returns `None` when the kernel
+    /// has no memory for it.
+    fn map(usable: usize) -> Option<Stack> {
+        let page = page_size();
+        let len = usable + page;
+        // SAFETY: an anonymous private mapping; the result is checked.
+        let map = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            return None;
+        }
+        let map = map as *mut u8;
+        // SAFETY: the first page belongs to the mapping we just made.
+        let guarded = unsafe { libc::mprotect(map.cast(), page, libc::PROT_NONE) } == 0;
+        let mut s = Stack {
+            map,
+            map_len: len,
+            usable,
+            guarded,
+            valgrind_id: 0,
+        };
+        s.valgrind_id = valgrind::stack_register(s.bottom(), s.top());
+        if !guarded {
+            s.write_canary();
+        }
+        Some(s)
+    }
+
+    /// The lowest usable address.
+    pub fn bottom(&self) -> *mut u8 {
+        // SAFETY: within the mapping.
+        unsafe { self.map.add(self.map_len - self.usable) }
+    }
+
+    /// One past the highest usable address (where the stack starts growing down).
+    pub fn top(&self) -> *mut u8 {
+        // SAFETY: one past the end of the mapping.
+        unsafe { self.map.add(self.map_len) }
+    }
+
+    /// Usable size in bytes.
+    pub fn size(&self) -> usize {
+        self.usable
+    }
+
+    /// True when a guard page protects the bottom.
+    pub fn is_guarded(&self) -> bool {
+        self.guarded
+    }
+
+    /// The address range of the guard page (empty when unguarded).
+    pub fn guard_range(&self) -> (usize, usize) {
+        if self.guarded {
+            (self.map as usize, self.bottom() as usize)
+        } else {
+            (0, 0)
+        }
+    }
+
+    fn write_canary(&mut self) {
+        // SAFETY: the bottom word is inside the usable range and 8-aligned (page aligned).
+        unsafe { (self.bottom() as *mut u64).write_volatile(CANARY) }
+    }
+
+    /// Aborts the process with a clear message when an unguarded stack overflowed (its canary
+    /// was overwritten). Called at every switch away from a tasklet on this stack.
+    #[inline]
+    pub fn check_canary(&self) {
+        // SAFETY: the bottom word is inside the usable range.
+        if !self.guarded && unsafe { (self.bottom() as *const u64).read_volatile() } != CANARY {
+            crate::stack::fatal("tasklet stack overflow (canary overwritten; the stack has no guard page because the kernel's mapping limit was reached)");
+        }
+    }
+
+    /// A `context` view of this stack (non-owning).
+    fn as_context_stack(&self) -> context::stack::Stack {
+        // SAFETY: top > bottom, both inside our mapping, which outlives every context on it.
+        unsafe { context::stack::Stack::new(self.top().cast(), self.bottom().cast()) }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        valgrind::stack_deregister(self.valgrind_id);
+        // SAFETY: we own the mapping and nothing runs on it any more.
+        unsafe { libc::munmap(self.map.cast(), self.map_len) };
+    }
+}
+
+/// Free stacks kept for reuse by one thread.
+#[derive(Default)]
+pub struct StackPool {
+    free: Vec<Stack>,
+}
+
+impl StackPool {
+    /// A stack with at least `usable` bytes (rounded), reused when possible. `None` when the
+    /// kernel has no memory left.
+    pub fn take(&mut self, usable: usize) -> Option<Stack> {
+        let usable = round_size(usable);
+        if let Some(i) = self.free.iter().rposition(|s| s.usable == usable) {
+            let s = self.free.swap_remove(i);
+            if !s.guarded {
+                // A reused unguarded stack gets a fresh canary.
+                let mut s = s;
+                s.write_canary();
+                return Some(s);
+            }
+            return Some(s);
+        }
+        Stack::map(usable)
+    }
+
+    /// Returns a stack for reuse (or unmaps it when the pool is full).
+    pub fn give(&mut self, s: Stack) {
+        if self.free.len() < POOL_LIMIT {
+            self.free.push(s);
+        }
+    }
+
+    /// Number of free stacks held.
+    pub fn len(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Unmaps every free stack.
+    pub fn clear(&mut self) {
+        self.free.clear();
+    }
+
+    /// True when no free stack is held.
+    pub fn is_empty(&self) -> bool {
+        self.free.is_empty()
+    }
+}
+
+/// The function a new context starts in. It must never return (it ends by switching away
+/// for good) and must catch every panic.
+pub type EntryFn = extern "C" fn(Transfer) -> !;
+
+/// Creates a suspended context on `stack` that will start in `entry`.
+///
+/// # Safety
+/// `stack` must outlive the context and must not be running another context.
+pub unsafe fn new_context(stack: &Stack, entry: EntryFn) -> Context {
+    // SAFETY: per the contract.
+    unsafe { Context::new(&stack.as_context_stack(), entry) }
+}
+
+/// Suspends the running context and resumes `target`. When somebody resumes us later, the
+/// context they left is stored into the slot they passed as `data` (see [`on_wake`]).
+/// `save_slot` is where *our* suspended context must be stored by whoever we resume.
+///
+/// Never call this while holding a borrow of shared state that the other side may touch.
+///
+/// # Safety
+/// `target` is a suspended context of a live stack; `save_slot` stays valid until we are
+/// resumed.
+#[inline]
+pub unsafe fn switch(save_slot: *mut Option<Context>, target: Context) {
+    // SAFETY: per the contract.
+    let t = unsafe { target.resume(save_slot as usize) };
+    // SAFETY: the switcher passed its own save slot (or 0 when it died).
+    unsafe { on_wake(t) };
+}
+
+/// Leaves the running context for good (its tasklet died) and resumes `target`. Nobody keeps
+/// the abandoned context, so its stack can be reused once we are off it.
+///
+/// # Safety
+/// `target` is a suspended context of a live stack.
+pub unsafe fn exit_to(target: Context) -> ! {
+    // SAFETY: per the contract.
+    unsafe { target.resume(0) };
+    fatal("a dead tasklet was resumed");
+}
+
+/// Files away the context of whoever just switched to us. Call first thing after every
+/// resume, including at the top of an entry function.
+///
+/// # Safety
+/// `t.data` is 0 or the save slot the switcher passed to [`switch`].
+#[inline]
+pub unsafe fn on_wake(t: Transfer) {
+    if t.data != 0 {
+        // SAFETY: the slot belongs to the suspended switcher and is valid until it resumes.
+        unsafe { *(t.data as *mut Option<Context>) = Some(t.context) };
+    }
+}
+
+/// Prints a message to stderr and aborts: for broken invariants that cannot be reported as
+/// exceptions (STYLE rule 9).
+pub fn fatal(msg: &str) -> ! {
+    let text = format!("libstackless: fatal: {msg}\n");
+    // SAFETY: write(2) on a valid buffer.
+    unsafe { libc::write(2, text.as_ptr().cast(), text.len()) };
+    std::process::abort();
+}

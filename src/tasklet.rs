@@ -1,0 +1,235 @@
+//! The tasklet object: a lightweight thread with Stackless's state model.
+//!
+//! A tasklet is *bound* to a callable (held in `tempval` until it is set up, as Stackless
+//! does), *set up* with arguments (it gets a [`Body`] and is alive), and *started* the first
+//! time it runs (it then owns a stack and a suspended context while not running). It is
+//! *scheduled* while linked in a list (`next != NULL`): the run queue, or a channel's wait
+//! queue when *blocked*. Alive but not scheduled is *paused*.
+//!
+//! Invariants:
+//! - `next`/`prev` are both NULL, or link the tasklet into exactly one cyclic list (the run
+//!   queue of its thread, or one channel's wait queue); that list owns one reference to it.
+//! - `blocked != 0` exactly when it sits in a channel's queue, and then `blocked_on` holds a
+//!   reference to that channel (a channel with blocked tasklets stays alive).
+//! - `ctx` is `Some` only while the tasklet is started and suspended; `stack` is `Some` while
+//!   it is started (and is released the moment it dies). Main runs on the thread's own stack
+//!   and never has one.
+//! - `curexc` holds the tasklet's error indicator while it is not running.
+
+use std::cell::Cell;
+use std::ffi::c_ulong;
+use std::ptr;
+
+use crate::object::typeobj::{PyTypeObject, Py_TPFLAGS_BASETYPE, TypeOps};
+use crate::object::{Obj, PyObject};
+use crate::stack::{Context, Stack};
+use crate::thread_state::ThreadState;
+
+/// What a set-up tasklet will call when it first runs.
+pub struct Body {
+    /// The callable.
+    pub func: Obj,
+    /// The positional arguments (a tuple).
+    pub args: Obj,
+    /// The keyword arguments (a dict) or `None`.
+    pub kwargs: Option<Obj>,
+}
+
+/// The tasklet object. Opaque to C.
+#[repr(C)]
+pub struct PyTaskletObject {
+    /// Object head.
+    pub ob_base: PyObject,
+    /// Next in its list (run queue or channel queue), NULL when not linked.
+    pub(crate) next: Cell<*mut PyTaskletObject>,
+    /// Previous in its list.
+    pub(crate) prev: Cell<*mut PyTaskletObject>,
+    /// -1 blocked receiving, +1 blocked sending, 0 not blocked.
+    pub(crate) blocked: Cell<i8>,
+    /// No involuntary switches (watchdog preemption).
+    pub(crate) atomic: Cell<bool>,
+    /// Preemptible even at nesting level > 0.
+    pub(crate) ignore_nesting: Cell<bool>,
+    /// Channel operations that would block raise RuntimeError instead.
+    pub(crate) block_trap: Cell<bool>,
+    /// A watchdog interrupt was deferred and is waiting.
+    pub(crate) pending_irq: Cell<bool>,
+    /// The transfer slot: bound callable, values in flight, schedule retvals, bombs.
+    pub(crate) tempval: Cell<Option<Obj>>,
+    /// Set up but not started: what to call.
+    pub(crate) body: Cell<Option<Box<Body>>>,
+    /// The callable of a started body (what `PyTasklet_GetFrame` reports).
+    pub(crate) func: Cell<Option<Obj>>,
+    /// True from the first run until it dies (main: always).
+    pub(crate) started: Cell<bool>,
+    /// The suspended machine context while started and not running.
+    pub(crate) ctx: Cell<Option<Context>>,
+    /// The stack a started tasklet runs on.
+    pub(crate) stack: Cell<Option<Stack>>,
+    /// Usable stack size to use when it starts (0: the library default).
+    pub(crate) stack_size: Cell<usize>,
+    /// The channel it is blocked on (a reference), while blocked.
+    pub(crate) blocked_on: Cell<Option<Obj>>,
+    /// The saved error indicator while not running.
+    pub(crate) curexc: Cell<Option<Obj>>,
+    /// Library-mediated nested calls active on it beyond its body, while not running.
+    pub(crate) nesting_level: Cell<i32>,
+    /// The serial of the owning thread's state (see `thread_state`); 0 for none.
+    pub(crate) serial: Cell<u64>,
+    /// True for a thread's main tasklet.
+    pub(crate) is_main: Cell<bool>,
+    /// Links of the thread's list of started tasklets (those with C state).
+    pub(crate) cs_next: Cell<*mut PyTaskletObject>,
+    /// See `cs_next`.
+    pub(crate) cs_prev: Cell<*mut PyTaskletObject>,
+}
+
+/// `_stackless.tasklet`.
+#[no_mangle]
+pub static mut PyTasklet_Type: PyTypeObject = PyTypeObject::new_static(
+    c"_stackless.tasklet",
+    ptr::addr_of!(crate::object::typeobj::PyBaseObject_Type) as *mut PyTypeObject,
+    std::mem::size_of::<PyTaskletObject>(),
+    Py_TPFLAGS_BASETYPE,
+    TypeOps {
+        drop_fields: Some(drop_tasklet),
+        pre_dealloc: Some(crate::scheduler::ops::tasklet_pre_dealloc),
+        new: Some(crate::scheduler::ops::tasklet_type_call),
+        call: Some(crate::scheduler::ops::tasklet_instance_call),
+        getattr: Some(crate::tasklet_attrs::getattr),
+        setattr: Some(crate::tasklet_attrs::setattr),
+        ..TypeOps::EMPTY
+    },
+)
+.with_methods(ptr::addr_of!(crate::tasklet_attrs::METHODS) as *mut _);
+
+/// `&PyTasklet_Type`.
+pub fn tasklet_type() -> *mut PyTypeObject {
+    ptr::addr_of_mut!(PyTasklet_Type)
+}
+
+/// A raw tasklet pointer.
+pub type TaskletPtr = *mut PyTaskletObject;
+
+/// The tasklet behind a pointer.
+///
+/// # Safety
+/// `t` is a live tasklet.
+#[inline]
+pub unsafe fn tref<'a>(t: TaskletPtr) -> &'a PyTaskletObject {
+    // SAFETY: per the contract.
+    unsafe { &*t }
+}
+
+/// True when `op` is a tasklet (or subtype instance).
+///
+/// # Safety
+/// `op` is a live object.
+pub unsafe fn is_tasklet(op: *mut PyObject) -> bool {
+    // SAFETY: op is live.
+    crate::object::typeobj::is_subtype(unsafe { crate::object::type_of(op) }, tasklet_type())
+}
+
+impl PyTaskletObject {
+    /// The fields of a new, unbound tasklet.
+    pub fn fresh(tp: *mut PyTypeObject, ts: &ThreadState, tempval: Option<Obj>) -> PyTaskletObject {
+        PyTaskletObject {
+            ob_base: PyObject::immortal(tp),
+            next: Cell::new(ptr::null_mut()),
+            prev: Cell::new(ptr::null_mut()),
+            blocked: Cell::new(0),
+            atomic: Cell::new(false),
+            ignore_nesting: Cell::new(false),
+            block_trap: Cell::new(false),
+            pending_irq: Cell::new(false),
+            tempval: Cell::new(tempval),
+            body: Cell::new(None),
+            func: Cell::new(None),
+            started: Cell::new(false),
+            ctx: Cell::new(None),
+            stack: Cell::new(None),
+            stack_size: Cell::new(0),
+            blocked_on: Cell::new(None),
+            curexc: Cell::new(None),
+            nesting_level: Cell::new(0),
+            serial: Cell::new(ts.serial),
+            is_main: Cell::new(false),
+            cs_next: Cell::new(ptr::null_mut()),
+            cs_prev: Cell::new(ptr::null_mut()),
+        }
+    }
+
+    /// The object pointer.
+    pub fn as_obj(&self) -> *mut PyObject {
+        self as *const PyTaskletObject as *mut PyObject
+    }
+
+    /// The tasklet pointer.
+    pub fn as_ptr(&self) -> TaskletPtr {
+        self as *const PyTaskletObject as TaskletPtr
+    }
+
+    /// Has a frame: set up, or started and not finished (and its thread is alive).
+    pub fn alive(&self) -> bool {
+        (self.started.get() || self.has_body()) && self.thread_alive()
+    }
+
+    /// True while the owning thread has a live state.
+    pub fn thread_alive(&self) -> bool {
+        let s = self.serial.get();
+        s != 0
+            && (s == crate::thread_state::current().serial || crate::thread_state::serial_alive(s))
+    }
+
+    /// True when it belongs to the calling thread.
+    pub fn is_own(&self, ts: &ThreadState) -> bool {
+        self.serial.get() == ts.serial
+    }
+
+    /// The owning thread's id, or `(unsigned long)-1` once that thread ended.
+    pub fn thread_id(&self) -> c_ulong {
+        crate::thread_state::ident_of(self.serial.get()).unwrap_or(c_ulong::MAX)
+    }
+
+    /// Set up and not yet started.
+    pub fn has_body(&self) -> bool {
+        // SAFETY: a momentary read of the cell.
+        unsafe { (*self.body.as_ptr()).is_some() }
+    }
+
+    /// Linked in a list: runnable, or blocked on a channel.
+    pub fn scheduled(&self) -> bool {
+        !self.next.get().is_null()
+    }
+
+    /// Alive and in no list.
+    pub fn paused(&self) -> bool {
+        self.alive() && !self.scheduled()
+    }
+
+    /// Runnable: in the run queue (scheduled and not blocked).
+    pub fn runnable(&self) -> bool {
+        self.scheduled() && self.blocked.get() == 0
+    }
+
+    /// True when it holds C state (it started: its body is on a stack).
+    pub fn has_cstate(&self) -> bool {
+        self.started.get() && !self.is_main.get()
+    }
+
+    /// A borrowed look at tempval (NULL when empty).
+    pub fn tempval_ptr(&self) -> *mut PyObject {
+        // SAFETY: a momentary read of the cell.
+        unsafe {
+            (*self.tempval.as_ptr())
+                .as_ref()
+                .map_or(ptr::null_mut(), Obj::as_ptr)
+        }
+    }
+}
+
+unsafe fn drop_tasklet(op: *mut PyObject) {
+    // SAFETY: called once on a tasklet being freed; it is in no list (lists hold references)
+    // and has no live context (pre_dealloc killed it).
+    unsafe { ptr::drop_in_place(op as *mut PyTaskletObject) }
+}
