@@ -12,8 +12,8 @@ string(REGEX MATCH "\n \\* Expected output:\n(( \\*   [^\n]*\n)+)" block "${text
 if(block)
   string(REGEX REPLACE "(^|\n) \\*   " "\\1" expected "${CMAKE_MATCH_1}")
   if(NOT out STREQUAL expected)
-    message(FATAL_ERROR "${EXAMPLE}: the output differs from the \"Expected output:\" "
-                        "block in ${SOURCE}. Expected:\n${expected}")
+    message("---- expected (from the \"Expected output:\" block of ${SOURCE}):\n${expected}")
+    message(FATAL_ERROR "the output differs from the \"Expected output:\" block")
   endif()
   message("output matches the \"Expected output:\" block")
 endif()
