@@ -25,7 +25,7 @@
 static int check_passed_count = 0;
 static int check_failed_count = 0;
 
-static void check_print_pending(void) {
+static inline void check_print_pending(void) {
     PyObject *exc = PyErr_GetRaisedException();
     if (exc != NULL) {
         PyObject *s = PyObject_Str(exc);
@@ -36,7 +36,7 @@ static void check_print_pending(void) {
     }
 }
 
-static int check_fail(const char *file, int line, const char *what) {
+static inline int check_fail(const char *file, int line, const char *what) {
     check_failed_count++;
     fprintf(stderr, "%s:%d: CHECK failed: %s\n", file, line, what);
     check_print_pending();
@@ -58,7 +58,7 @@ static int check_fail(const char *file, int line, const char *what) {
         } \
     } while (0)
 
-static int check_str_impl(const char *file, int line, const char *expr, const char *got,
+static inline int check_str_impl(const char *file, int line, const char *expr, const char *got,
                           const char *want) {
     if (got != NULL && want != NULL && strcmp(got, want) == 0) {
         check_passed_count++;
@@ -71,7 +71,7 @@ static int check_str_impl(const char *file, int line, const char *expr, const ch
 }
 #define CHECK_STR(got, want) check_str_impl(__FILE__, __LINE__, #got, (got), (want))
 
-static int check_obj_str_impl(const char *file, int line, const char *expr, PyObject *o,
+static inline int check_obj_str_impl(const char *file, int line, const char *expr, PyObject *o,
                               const char *want) {
     if (o == NULL) return check_fail(file, line, expr);
     PyObject *s = PyObject_Str(o);
@@ -81,7 +81,7 @@ static int check_obj_str_impl(const char *file, int line, const char *expr, PyOb
 }
 #define CHECK_OBJ_STR(o, want) check_obj_str_impl(__FILE__, __LINE__, #o, (o), (want))
 
-static int check_exc_impl(const char *file, int line, const char *expr, PyObject *type,
+static inline int check_exc_impl(const char *file, int line, const char *expr, PyObject *type,
                           const char *msg, int contains) {
     PyObject *exc = PyErr_GetRaisedException();
     char buf[512];
@@ -110,7 +110,7 @@ static int check_exc_impl(const char *file, int line, const char *expr, PyObject
     check_exc_impl(__FILE__, __LINE__, "CHECK_EXC_CONTAINS(" #type ", " #msg ")", (type), (msg), 1)
 #define CHECK_NO_EXC() CHECK(PyErr_Occurred() == NULL)
 
-static int check_report(void) {
+static inline int check_report(void) {
     printf("%d passed, %d failed\n", check_passed_count, check_failed_count);
     return check_failed_count == 0 ? 0 : 1;
 }

@@ -65,7 +65,11 @@ fn none_to_null(o: Option<Obj>) -> Option<Obj> {
 }
 
 /// `PyTasklet_New`: a tasklet of type `tp` (NULL: the tasklet type) bound to `func`.
-pub(crate) fn new_tasklet(ts: &ThreadState, tp: *mut PyTypeObject, func: Option<Obj>) -> PyResult<Obj> {
+pub(crate) fn new_tasklet(
+    ts: &ThreadState,
+    tp: *mut PyTypeObject,
+    func: Option<Obj>,
+) -> PyResult<Obj> {
     let tp = if tp.is_null() { tasklet_type() } else { tp };
     if !typeobj::is_subtype(tp, tasklet_type()) {
         return Err(PyErr::type_error(format!(
@@ -162,7 +166,12 @@ pub(crate) fn bind(
 }
 
 /// `PyTasklet_Setup`: gives a bound tasklet its arguments and appends it to the run queue.
-pub(crate) fn setup(ts: &ThreadState, t: TaskletPtr, args: Obj, kwargs: Option<Obj>) -> PyResult<()> {
+pub(crate) fn setup(
+    ts: &ThreadState,
+    t: TaskletPtr,
+    args: Obj,
+    kwargs: Option<Obj>,
+) -> PyResult<()> {
     let s = sched(ts);
     // SAFETY: t is live.
     let tt = unsafe { tref(t) };
@@ -300,7 +309,11 @@ pub(crate) fn schedule(ts: &ThreadState, retval: Obj, remove: bool) -> PyResult<
 /// `PyStackless_RunWatchdogEx`: runs the scheduler until nothing else is runnable. The
 /// caller leaves the run queue while it runs. Returns None (queue drained, or everyone else
 /// blocked), or raises the uncaught exception of a tasklet.
-pub(crate) fn run_watchdog(ts: &ThreadState, timeout: std::ffi::c_long, flags: c_int) -> PyResult<Obj> {
+pub(crate) fn run_watchdog(
+    ts: &ThreadState,
+    timeout: std::ffi::c_long,
+    flags: c_int,
+) -> PyResult<Obj> {
     if flags & !WATCHDOG_ALL != 0 {
         return Err(PyErr::value_error(format!(
             "PyStackless_RunWatchdogEx: unknown flags 0x{:x}",
