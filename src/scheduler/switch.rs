@@ -130,7 +130,16 @@ unsafe fn make_runnable(s: &super::Scheduler, t: TaskletPtr) {
 pub(crate) fn schedule_task(ts: &ThreadState, prev: TaskletPtr, next: TaskletPtr) -> PyResult<Obj> {
     let s = &ts.sched;
     if prev != next {
-        prepare(ts, next)?;
+        if let Err(e) = prepare(ts, next) {
+            // No memory for next's stack: prev keeps running, back in the run queue.
+            // SAFETY: prev is the running tasklet, live and of this thread.
+            unsafe { make_runnable(s, prev) };
+            s.current.set(prev);
+            // SAFETY: prev is live.
+            drop(unsafe { tref(prev) }.tempval.take());
+            after_switch(ts);
+            return Err(e);
+        }
     }
     // SAFETY: prev and next are live tasklets of this thread.
     unsafe { make_runnable(s, next) };

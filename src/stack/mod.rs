@@ -9,10 +9,11 @@
 //! ```
 //!
 //! Every guard page splits a kernel mapping, and Linux allows about 65k mappings per process
-//! (`vm.max_map_count`), so roughly 32k guarded stacks fit. When the kernel refuses the guard,
-//! the stack is used without one and a canary word at its bottom is checked at every switch
-//! away from it instead ([`Stack::check_canary`]), so a program with 100k blocked tasklets
-//! still works.
+//! (`vm.max_map_count`), so only some 30k guarded stacks fit, and the host program needs
+//! mappings too. So once a quarter of that budget is used by guarded stacks (or the kernel
+//! refuses one), stacks come from *arenas* instead: one mapping carved into 64 stacks without
+//! guard pages, each with a canary word at its bottom that is checked at every switch away from
+//! it ([`Stack::check_canary`]). A program with 100k blocked tasklets still works.
 //!
 //! Stacks are registered with valgrind (client requests, free outside valgrind) so memcheck
 //! understands the switches, and are recycled through a per-thread [`StackPool`].
@@ -73,20 +74,109 @@ pub fn round_size(size: usize) -> usize {
 
 /// An mmap'd machine stack.
 pub struct Stack {
-    /// Start of the mapping (the guard page when guarded).
+    /// Start of the mapping (the guard page when guarded), or of the arena slot.
     map: *mut u8,
-    /// Length of the mapping.
+    /// Length of the mapping or slot.
     map_len: usize,
     /// Usable bytes (above the guard page).
     usable: usize,
     guarded: bool,
+    /// Carved from an arena: returned to the arena's free list, never unmapped.
+    from_arena: bool,
     valgrind_id: usize,
 }
 
+/// Live guarded stacks in the process (each costs two kernel mappings).
+static GUARDED_LIVE: AtomicUsize = AtomicUsize::new(0);
+const ARENA_STACKS: usize = 64;
+
+/// How many guarded stacks the process may have: a quarter of the kernel's mapping limit.
+fn guard_budget() -> usize {
+    static BUDGET: AtomicUsize = AtomicUsize::new(0);
+    let b = BUDGET.load(Ordering::Relaxed);
+    if b != 0 {
+        return b;
+    }
+    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(65530);
+    let b = (limit / 4).max(64);
+    BUDGET.store(b, Ordering::Relaxed);
+    b
+}
+
+/// Free arena slots by usable size (slot start addresses). Arena memory is never unmapped.
+static ARENA_FREE: std::sync::Mutex<Vec<(usize, Vec<usize>)>> = std::sync::Mutex::new(Vec::new());
+
+fn arena_take(usable: usize) -> Option<*mut u8> {
+    let mut free = ARENA_FREE.lock().unwrap_or_else(|p| p.into_inner());
+    let idx = match free.iter().position(|(sz, _)| *sz == usable) {
+        Some(i) => i,
+        None => {
+            free.push((usable, Vec::new()));
+            free.len() - 1
+        }
+    };
+    if let Some(slot) = free[idx].1.pop() {
+        return Some(slot as *mut u8);
+    }
+    let len = usable * ARENA_STACKS;
+    // SAFETY: an anonymous private mapping; the result is checked.
+    let map = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if map == libc::MAP_FAILED {
+        return None;
+    }
+    let base = map as usize;
+    free[idx]
+        .1
+        .extend((1..ARENA_STACKS).map(|i| base + i * usable));
+    Some(map as *mut u8)
+}
+
+fn arena_give(slot: *mut u8, usable: usize) {
+    // Give the memory back to the kernel but keep the address range.
+    // SAFETY: the slot belongs to an arena mapping and nothing runs on it.
+    unsafe { libc::madvise(slot.cast(), usable, libc::MADV_DONTNEED) };
+    let mut free = ARENA_FREE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, v)) = free.iter_mut().find(|(sz, _)| *sz == usable) {
+        v.push(slot as usize);
+    }
+}
+
 impl Stack {
-    /// Maps a new stack with `usable` bytes (already rounded). Returns `None` when the kernel
-    /// has no memory for it.
+    /// Maps a new stack with `usable` bytes (already rounded): guarded while the guard budget
+    /// lasts, else from an arena. Returns `None` when the kernel has no memory for it.
     fn map(usable: usize) -> Option<Stack> {
+        if GUARDED_LIVE.load(Ordering::Relaxed) < guard_budget() {
+            if let Some(s) = Stack::map_guarded(usable) {
+                return Some(s);
+            }
+        }
+        let slot = arena_take(usable)?;
+        let mut s = Stack {
+            map: slot,
+            map_len: usable,
+            usable,
+            guarded: false,
+            from_arena: true,
+            valgrind_id: 0,
+        };
+        s.valgrind_id = valgrind::stack_register(s.bottom(), s.top());
+        s.write_canary();
+        Some(s)
+    }
+
+    fn map_guarded(usable: usize) -> Option<Stack> {
         let page = page_size();
         let len = usable + page;
         // SAFETY: an anonymous private mapping; the result is checked.
@@ -103,20 +193,22 @@ impl Stack {
         if map == libc::MAP_FAILED {
             return None;
         }
-        let map = map as *mut u8;
         // SAFETY: the first page belongs to the mapping we just made.
-        let guarded = unsafe { libc::mprotect(map.cast(), page, libc::PROT_NONE) } == 0;
+        if unsafe { libc::mprotect(map, page, libc::PROT_NONE) } != 0 {
+            // SAFETY: our own fresh mapping.
+            unsafe { libc::munmap(map, len) };
+            return None;
+        }
+        GUARDED_LIVE.fetch_add(1, Ordering::Relaxed);
         let mut s = Stack {
-            map,
+            map: map as *mut u8,
             map_len: len,
             usable,
-            guarded,
+            guarded: true,
+            from_arena: false,
             valgrind_id: 0,
         };
         s.valgrind_id = valgrind::stack_register(s.bottom(), s.top());
-        if !guarded {
-            s.write_canary();
-        }
         Some(s)
     }
 
@@ -176,6 +268,11 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         valgrind::stack_deregister(self.valgrind_id);
+        if self.from_arena {
+            arena_give(self.map, self.usable);
+            return;
+        }
+        GUARDED_LIVE.fetch_sub(1, Ordering::Relaxed);
         // SAFETY: we own the mapping and nothing runs on it any more.
         unsafe { libc::munmap(self.map.cast(), self.map_len) };
     }
