@@ -901,6 +901,16 @@ int PyStackless_EnableSoftswitch(int flag);
 // pages, at least 16 KiB; default 64 KiB). Returns the previous default.
 size_t PyStackless_SetStackSize(size_t size);
 
+// Installs the stack-overflow reporter: a tasklet that overflows its stack (and hits the
+// guard page below it) makes the process print "libstackless: fatal: stack overflow in
+// tasklet ..." to stderr and abort, instead of dying with a bare SIGSEGV. A SIGSEGV handler
+// running on an alternate signal stack is installed process-wide (other faults go to the
+// handler that was there before), and each thread gets an alternate stack: the calling one
+// now, the others when they first use the library (call this before starting threads).
+// Opt-in because it takes over SIGSEGV. Returns 0, or -1 with `RuntimeError` when the kernel
+// refuses.
+int PyStackless_InstallOverflowHandler(void);
+
 // Returns 1 if `o` is a tasklet (or an instance of a subtype), else 0.
 int PyTasklet_Check(PyObject *o);
 

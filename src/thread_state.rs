@@ -119,6 +119,13 @@ pub fn current() -> &'static ThreadState {
     create()
 }
 
+/// The calling thread's state if it has one (never creates it; safe in a signal handler).
+pub fn peek() -> Option<&'static ThreadState> {
+    let p = TS.with(|c| c.get());
+    // SAFETY: p is NULL or this thread's live state.
+    unsafe { p.as_ref() }
+}
+
 #[cold]
 fn create() -> &'static ThreadState {
     crate::capi::boundary::install_panic_hook();
@@ -129,6 +136,7 @@ fn create() -> &'static ThreadState {
         serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
     }));
     TS.with(|c| c.set(p));
+    crate::stack::overflow::on_thread_start();
     // SAFETY: p is live.
     threads().push(Registered {
         serial: unsafe { (*p).serial },

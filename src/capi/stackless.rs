@@ -371,3 +371,21 @@ pub extern "C" fn PyStackless_SetStackSize(size: usize) -> usize {
     }
     crate::stack::set_default_size(size)
 }
+
+/// Installs the stack-overflow reporter: a tasklet that overflows its stack (and hits the
+/// guard page below it) makes the process print "libstackless: fatal: stack overflow in
+/// tasklet ..." to stderr and abort, instead of dying with a bare SIGSEGV. A SIGSEGV handler
+/// running on an alternate signal stack is installed process-wide (other faults go to the
+/// handler that was there before), and each thread gets an alternate stack: the calling one
+/// now, the others when they first use the library (call this before starting threads).
+/// Opt-in because it takes over SIGSEGV. Returns 0, or -1 with `RuntimeError` when the kernel
+/// refuses.
+#[no_mangle]
+pub extern "C" fn PyStackless_InstallOverflowHandler() -> c_int {
+    entry(|| {
+        crate::stack::overflow::install().map_err(|m| {
+            PyErr::runtime_error(format!("PyStackless_InstallOverflowHandler: {m}"))
+        })?;
+        Ok(0)
+    })
+}

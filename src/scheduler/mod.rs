@@ -236,6 +236,20 @@ impl Scheduler {
     }
 }
 
+/// For the overflow reporter (called from a signal handler: reads only): the running
+/// tasklet of the calling thread and the guard range of its stack, if it has a guarded one.
+pub fn running_guard() -> Option<(usize, usize, usize)> {
+    let ts = crate::thread_state::peek()?;
+    let cur = ts.sched.current.get();
+    if cur.is_null() {
+        return None;
+    }
+    // SAFETY: current is live; a momentary read of its stack cell.
+    let st = unsafe { (*tref(cur).stack.as_ptr()).as_ref()? };
+    let (lo, hi) = st.guard_range();
+    (hi > lo).then_some((cur as usize, lo, hi))
+}
+
 impl Default for Scheduler {
     fn default() -> Self {
         Scheduler::new()

@@ -25,6 +25,7 @@
 //!   with `data == 0`, and nobody keeps its context).
 //! - No Rust panic ever unwinds across a switch: every entry function catches at its root.
 
+pub mod overflow;
 mod valgrind;
 
 use std::ptr;
