@@ -22,6 +22,7 @@ fn main() {
 
     cc::Build::new()
         .file("src/capi/varargs.c")
+        .file("src/capi/stackless_varargs.c")
         .include(dir.join("include"))
         .flag_if_supported("-std=c11")
         .flag_if_supported("-fstack-clash-protection")

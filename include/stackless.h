@@ -1292,6 +1292,21 @@ PyObject *PyObject_CallMethodObjArgs(PyObject *obj, PyObject *name, ...);
  * its own references), or NULL with an exception set. */
 PyObject *PyTuple_Pack(Py_ssize_t n, ...);
 
+/* ----- Scheduler conveniences (src/capi/stackless_varargs.c) ----- */
+
+/* Calls the method `name` of `o` (or `o` itself when `name` is NULL) as the main tasklet's
+ * code (see PyStackless_Call_Main), with arguments built as in PyObject_CallFunction.
+ * Returns a new reference or NULL with an exception set. */
+PyObject *PyStackless_CallMethod_Main(PyObject *o, const char *name, const char *format, ...);
+/* Calls the C function described by `meth` (bound to `self`, which may be NULL) as the main
+ * tasklet's code, with arguments built as in PyObject_CallFunction. `meth` must outlive the
+ * call. Returns a new reference or NULL with an exception set. */
+PyObject *PyStackless_CallCMethod_Main(PyMethodDef *meth, PyObject *self, const char *format,
+                                       ...);
+
+/* True when `obj` is the soft-switch marker returned by a `_nr` call that switched soft. */
+#define STACKLESS_UNWINDING(obj) ((PyObject *)(obj) == (PyObject *)Py_UnwindToken)
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

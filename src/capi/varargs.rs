@@ -1,5 +1,6 @@
 //! Exports: the C-variadic and `va_list` functions (`Py_BuildValue`, `PyArg_ParseTuple`,
-//! `PyErr_Format`, ...).
+//! `PyErr_Format`, ..., and `PyStackless_CallMethod_Main` / `CallCMethod_Main` from
+//! `stackless_varargs.c`).
 //!
 //! Stable Rust can neither define a C-variadic function nor read a `va_list`, so these are
 //! written in C (`varargs.c`, compiled by `build.rs`) on top of the non-variadic API. A C
@@ -47,4 +48,6 @@ trampolines! {
     PyObject_CallFunctionObjArgs => slp_impl_PyObject_CallFunctionObjArgs;
     PyObject_CallMethodObjArgs => slp_impl_PyObject_CallMethodObjArgs;
     PyTuple_Pack => slp_impl_PyTuple_Pack;
+    PyStackless_CallMethod_Main => slp_impl_PyStackless_CallMethod_Main;
+    PyStackless_CallCMethod_Main => slp_impl_PyStackless_CallCMethod_Main;
 }
