@@ -178,8 +178,9 @@ unsafe fn hard_switch(ts: &ThreadState, prev: TaskletPtr, next: TaskletPtr) {
         .take()
         .unwrap_or_else(|| stack::fatal("switch target has no context"));
     // SAFETY: prev's ctx slot lives as long as prev, which is kept alive by whoever holds
-    // it while it is suspended; the target context belongs to a live stack.
-    unsafe { stack::switch(p.ctx.as_ptr(), target) };
+    // it while it is suspended; the target context belongs to a live stack (next's own, or
+    // the thread's when next is main), which a momentary read of the cell names.
+    unsafe { stack::switch(p.ctx.as_ptr(), target, (*n.stack.as_ptr()).as_ref()) };
 }
 
 /// Finishes a switch on the side that now runs: returns a dead tasklet's stack to the pool
@@ -216,7 +217,7 @@ pub(crate) fn wakeup_when_empty(s: &super::Scheduler) -> PyResult<TaskletPtr> {
 /// Where every tasklet body starts, on its own stack.
 extern "C" fn tasklet_entry(t: Transfer) -> ! {
     // SAFETY: the switcher passed its save slot (or 0).
-    unsafe { stack::on_wake(t) };
+    unsafe { stack::on_first_wake(t) };
     let ts = thread_state::current();
     after_switch(ts);
     let me = ts.sched.current.get();
@@ -332,5 +333,5 @@ fn end_tasklet(ts: &ThreadState, me: TaskletPtr, result: PyResult<Obj>) -> ! {
         .take()
         .unwrap_or_else(|| stack::fatal("switch target has no context"));
     // SAFETY: target is a suspended context of a live stack; nobody keeps ours.
-    unsafe { stack::exit_to(target) }
+    unsafe { stack::exit_to(target, (*n.stack.as_ptr()).as_ref()) }
 }

@@ -25,6 +25,7 @@
 //!   with `data == 0`, and nobody keeps its context).
 //! - No Rust panic ever unwinds across a switch: every entry function catches at its root.
 
+mod asan;
 pub mod overflow;
 mod valgrind;
 
@@ -339,9 +340,10 @@ pub unsafe fn new_context(stack: &Stack, entry: EntryFn) -> Context {
     unsafe { Context::new(&stack.as_context_stack(), entry) }
 }
 
-/// Suspends the running context and resumes `target`. When somebody resumes us later, the
-/// context they left is stored into the slot they passed as `data` (see [`on_wake`]).
-/// `save_slot` is where *our* suspended context must be stored by whoever we resume.
+/// Suspends the running context and resumes `target`, which runs on `target_stack` (`None`:
+/// the thread's own stack). When somebody resumes us later, the context they left is stored
+/// into the slot they passed as `data` (see [`on_wake`]). `save_slot` is where *our*
+/// suspended context must be stored by whoever we resume.
 ///
 /// Never call this while holding a borrow of shared state that the other side may touch.
 ///
@@ -349,26 +351,34 @@ pub unsafe fn new_context(stack: &Stack, entry: EntryFn) -> Context {
 /// `target` is a suspended context of a live stack; `save_slot` stays valid until we are
 /// resumed.
 #[inline]
-pub unsafe fn switch(save_slot: *mut Option<Context>, target: Context) {
+pub unsafe fn switch(
+    save_slot: *mut Option<Context>,
+    target: Context,
+    target_stack: Option<&Stack>,
+) {
+    let token = asan::start(target_stack);
     // SAFETY: per the contract.
     let t = unsafe { target.resume(save_slot as usize) };
+    asan::finish(token);
     // SAFETY: the switcher passed its own save slot (or 0 when it died).
     unsafe { on_wake(t) };
 }
 
-/// Leaves the running context for good (its tasklet died) and resumes `target`. Nobody keeps
-/// the abandoned context, so its stack can be reused once we are off it.
+/// Leaves the running context for good (its tasklet died) and resumes `target` on
+/// `target_stack`. Nobody keeps the abandoned context, so its stack can be reused once we are
+/// off it.
 ///
 /// # Safety
 /// `target` is a suspended context of a live stack.
-pub unsafe fn exit_to(target: Context) -> ! {
+pub unsafe fn exit_to(target: Context, target_stack: Option<&Stack>) -> ! {
+    asan::start_final(target_stack);
     // SAFETY: per the contract.
     unsafe { target.resume(0) };
     fatal("a dead tasklet was resumed");
 }
 
 /// Files away the context of whoever just switched to us. Call first thing after every
-/// resume, including at the top of an entry function.
+/// resume; a fresh context calls [`on_first_wake`] instead.
 ///
 /// # Safety
 /// `t.data` is 0 or the save slot the switcher passed to [`switch`].
@@ -378,6 +388,17 @@ pub unsafe fn on_wake(t: Transfer) {
         // SAFETY: the slot belongs to the suspended switcher and is valid until it resumes.
         unsafe { *(t.data as *mut Option<Context>) = Some(t.context) };
     }
+}
+
+/// [`on_wake`] for the first line of an entry function.
+///
+/// # Safety
+/// As [`on_wake`].
+#[inline]
+pub unsafe fn on_first_wake(t: Transfer) {
+    asan::finish(std::ptr::null_mut());
+    // SAFETY: per the contract.
+    unsafe { on_wake(t) };
 }
 
 /// Prints a message to stderr and aborts: for broken invariants that cannot be reported as
