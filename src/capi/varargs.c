@@ -315,6 +315,19 @@ static const char *type_name_of(PyObject *o) {
     return name;
 }
 
+/* The real type name (CPython's tp_name), used where CPython does not special-case None. */
+static const char *real_type_name(PyObject *o) {
+    if (o == NULL) {
+        return "NULL";
+    }
+    const char *name = PyType_GetName(Py_TYPE(o));
+    if (name == NULL) {
+        PyErr_Clear();
+        return "?";
+    }
+    return name;
+}
+
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* ===================================================================================== */
@@ -1583,7 +1596,7 @@ static const char *pa_convert_simple(pa_state *pa, PyObject *arg, const char **p
         }
         if (!PyBytes_Check(arg)) {
             err_format(PyExc_TypeError, "a bytes-like object is required, not '%.100s'",
-                       type_name_of(arg));
+                       real_type_name(arg));
             RETURN_ERR_OCCURRED;
         }
         const char *s = PyBytes_AsString(arg);
@@ -1621,7 +1634,7 @@ static const char *pa_convert_simple(pa_state *pa, PyObject *arg, const char **p
                 *psize = size;
             } else {
                 err_format(PyExc_TypeError, "a bytes-like object is required, not '%.100s'",
-                           type_name_of(arg));
+                           real_type_name(arg));
                 RETURN_ERR_OCCURRED;
             }
         } else { /* str -> NUL-terminated UTF-8 */
