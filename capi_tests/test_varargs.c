@@ -106,6 +106,41 @@ static int parse_kw_v(PyObject *args, PyObject *kw, const char *format, char **k
     return r;
 }
 
+/* The V variants copy their va_list (as CPython's), so a caller can use it twice. */
+static int twice_from_format(const char *format, ...) {
+    va_list va;
+    va_start(va, format);
+    PyObject *a = PyUnicode_FromFormatV(format, va);
+    PyObject *b = PyUnicode_FromFormatV(format, va);
+    va_end(va);
+    int same = a && b && strcmp(PyUnicode_AsUTF8(a), PyUnicode_AsUTF8(b)) == 0;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return same;
+}
+static int twice_build(const char *format, ...) {
+    va_list va;
+    va_start(va, format);
+    PyObject *a = Py_VaBuildValue(format, va);
+    PyObject *b = Py_VaBuildValue(format, va);
+    va_end(va);
+    PyObject *ra = a ? PyObject_Repr(a) : NULL, *rb = b ? PyObject_Repr(b) : NULL;
+    int same = ra && rb && strcmp(PyUnicode_AsUTF8(ra), PyUnicode_AsUTF8(rb)) == 0;
+    Py_XDECREF(ra);
+    Py_XDECREF(rb);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return same;
+}
+static int twice_parse(PyObject *args, const char *format, ...) {
+    va_list va;
+    va_start(va, format);
+    int a = PyArg_VaParse(args, format, va);
+    int b = PyArg_VaParse(args, format, va);
+    va_end(va);
+    return a && b;
+}
+
 /* A function returning its argument tuple, and one returning (args, kwargs). */
 static PyObject *echo_args(PyObject *self, PyObject *args) {
     (void)self;
@@ -355,8 +390,11 @@ static void test_from_format(void) {
         free(text);
     }
 
+    CHECK_TEXT(PyUnicode_FromFormat("<%.0s|%.s>", "abc", "abc"), "<|abc>");
+
     /* The va_list variant. */
     CHECK_TEXT(from_format_v("%s-%d-%U", "a", 2, s), "a-2-h\xC3\xA9llo");
+    CHECK(twice_from_format("%s %d %S", "x", 42, s));
     CHECK_FAILS(from_format_v("%y"), PyExc_SystemError, "invalid format string: %y");
     CHECK_FAILS(from_format_v(NULL), PyExc_SystemError,
                 "PyUnicode_FromFormatV: argument 'format' must not be NULL");
@@ -399,6 +437,13 @@ static void test_err_format(void) {
     /* A formatting error is what gets raised. */
     CHECK(PyErr_Format(PyExc_TypeError, "%q") == NULL);
     CHECK_EXC(PyExc_SystemError, "invalid format string: %q");
+
+    PyObject *type = make_obj_type();
+    PyObject *inst = type ? PyObject_CallNoArgs(type) : NULL;
+    CHECK(PyErr_Format(PyExc_TypeError, "about %S", inst) == NULL);
+    CHECK_EXC(PyExc_RuntimeError, "no text for you");
+    Py_XDECREF(inst);
+    Py_XDECREF(type);
 
     /* Bad arguments. */
     CHECK(PyErr_Format(Py_None, "x") == NULL);
@@ -601,6 +646,7 @@ static void test_build_value(void) {
     /* The va_list variant. */
     CHECK_REPR(build_v("(is)", 3, "v"), "(3, 'v')");
     CHECK_REPR(build_v(""), "None");
+    CHECK(twice_build("(is#O)", 1, "abc", (Py_ssize_t)2, Py_None));
     CHECK_FAILS(build_v(NULL), PyExc_SystemError,
                 "Py_VaBuildValue: argument 'format' must not be NULL");
     Py_INCREF(o);
@@ -906,6 +952,13 @@ static void test_parse_structure(void) {
                       "one() takes exactly 1 argument (3 given)");
     CHECK_PARSE_FAILS(PyArg_ParseTuple(args, "iiU;need a str", &a, &b, &o), PyExc_TypeError,
                       "need a str");
+    CHECK_PARSE_FAILS(PyArg_ParseTuple(args, "iis;need a str", &a, &b, &o), PyExc_TypeError,
+                      "need a str");
+    Py_DECREF(args);
+    args = Py_BuildValue("(L)", 1LL << 40);
+    /* An exception set by the conversion wins over ;message. */
+    CHECK_PARSE_FAILS(PyArg_ParseTuple(args, "i;custom", &a), PyExc_OverflowError,
+                      "signed integer is greater than maximum");
     Py_DECREF(args);
     args = PyTuple_New(0);
     CHECK_EQ_INT(PyArg_ParseTuple(args, ""), 1);
@@ -984,6 +1037,7 @@ static void test_parse_structure(void) {
                       "'str' object cannot be interpreted as an integer");
     CHECK_PARSE_FAILS(parse_v(args, "i:vf", &a), PyExc_TypeError,
                       "vf() takes exactly 1 argument (2 given)");
+    CHECK(twice_parse(args, "is", &a, &s));
     CHECK_PARSE_FAILS(parse_v(NULL, "i", &a), PyExc_SystemError,
                       "PyArg_VaParse: argument 'args' must not be NULL");
     CHECK_PARSE_FAILS(parse_v(args, NULL), PyExc_SystemError,
@@ -1180,6 +1234,12 @@ static void test_parse_keywords(void) {
                                PyExc_SystemError, "unsupported format unit 'f'");
     CHECK_PARSE_FAILS_CONTAINS(PyArg_ParseTupleAndKeywords(args, NULL, "|i(i", kwlist2, &a, &b),
                                PyExc_SystemError, "missing ')'");
+
+    static char *bad_utf8_kwlist[] = {"\xff", NULL};
+    kw = Py_BuildValue("{s:i}", "a", 1);
+    CHECK_PARSE_FAILS_CONTAINS(PyArg_ParseTupleAndKeywords(args, kw, "|i", bad_utf8_kwlist, &a),
+                               PyExc_ValueError, "");
+    Py_DECREF(kw);
 
     /* Bad arguments. */
     CHECK_PARSE_FAILS(PyArg_ParseTupleAndKeywords(NULL, NULL, "|ii", kwlist2, &a, &b),
