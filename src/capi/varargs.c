@@ -1986,8 +1986,7 @@ static int vgetargskeywords(const char *func, PyObject *args, PyObject *kwargs,
 
     /* Positional-only parameters (empty names) come first. */
     int pos, len;
-    for (pos = 0; kwlist[pos] && !*kwlist[pos]; pos++) {
-        if (pos == INT_MAX - 1) break;
+    for (pos = 0; pos < INT_MAX - 1 && kwlist[pos] && !*kwlist[pos]; pos++) {
     }
     for (len = pos; kwlist[len]; len++) {
         if (!*kwlist[len]) {
