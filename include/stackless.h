@@ -1224,62 +1224,125 @@ static inline PyObject *_Py_NewRef_impl(PyObject *op) { _Py_INCREF_impl(op); ret
 
 #define Py_TPFLAGS_DEFAULT 0
 
-/* ----- C-variadic functions (implemented in C in src/capi/varargs.c) ----- */
+/* ----- C-variadic functions (implemented in C in src/capi/varargs.c) -----
+ *
+ * They follow CPython 3.12 (semantics and error messages), with these differences: there is
+ * no float, complex, list or buffer type, so the format units that need one are a
+ * SystemError; ints are 64-bit (an unsigned value above INT64_MAX is an OverflowError); a
+ * str holds valid UTF-8 only (no lone surrogates); every required pointer argument is checked
+ * (NULL gives a SystemError naming the function, never a crash); PyArg formats are validated
+ * before any argument is converted (a bad unit is a SystemError even in an optional part). */
 
-/* Returns a new reference to a str built from a printf-like format. Supported: %% %c %d %i
- * %u %ld %li %lu %lld %lli %llu %zd %zi %zu %x %s %p, %U (a str object), %S (str() of an
- * object), %R (repr() of an object), %A (same as %R); widths and precisions are not supported.
- * An unsupported conversion is a SystemError. Returns NULL with an exception set on error. */
+/* Returns a new reference to a str built from a printf-like format (ASCII; a non-ASCII byte
+ * is a ValueError). Each conversion is %[flags][width][.precision][length]type:
+ *   flags: '-' (left-justify), '0' (zero-pad integers); width and precision: digits or '*'
+ *   (an int argument; a negative width left-justifies, a negative precision is ignored);
+ *   length (integers only, plus 'l' for %s and %V): l ll z t j (long, long long, size_t or
+ *   Py_ssize_t, ptrdiff_t, intmax_t);
+ *   %% a '%'; %c an int code point (OverflowError outside range(0x110000), ValueError for a
+ *   surrogate); %d %i signed, %u %x %X %o unsigned integers (precision: minimum digits);
+ *   %p a pointer as 0x-prefixed lowercase hex ("0x0" for NULL); %s a UTF-8 C string
+ *   (invalid bytes become U+FFFD; precision counts bytes; NULL prints "(null)"), %ls a
+ *   wchar_t string; %U a str object; %V a str object, or when it is NULL the C string that
+ *   follows it; %S str(), %R repr(), %A ascii() of an object (NULL prints "<NULL>", like
+ *   CPython's PyObject_Str(NULL)). Width and precision of text count characters.
+ * Any other conversion, or %c/%p with a width, precision or length, is a SystemError
+ * ("invalid format string: %q..."). Returns NULL with an exception set on error. */
 PyObject *PyUnicode_FromFormat(const char *format, ...);
 /* PyUnicode_FromFormat with a va_list. */
 PyObject *PyUnicode_FromFormatV(const char *format, va_list vargs);
 
-/* Sets exception `exception` with a message built as PyUnicode_FromFormat does, and returns
- * NULL (always). */
+/* Clears any pending exception, then sets `exception` with a str message built as
+ * PyUnicode_FromFormat does, and returns NULL (always). If the formatting fails, its error is
+ * set instead; a NULL or non-exception `exception` gives a SystemError. */
 PyObject *PyErr_Format(PyObject *exception, const char *format, ...);
 /* PyErr_Format with a va_list. */
 PyObject *PyErr_FormatV(PyObject *exception, const char *format, va_list vargs);
 
-/* Builds a value from a format, as CPython's Py_BuildValue: one unit gives that value,
- * several give a tuple. Units: i b h B H (int), I k (unsigned), l, L, K, n (Py_ssize_t),
- * c (char -> 1-byte bytes), C (int -> 1-char str), s z U (C string or NULL -> str / None),
- * s# z# y# (with a Py_ssize_t length), y (C string -> bytes), O S (object, new reference
- * taken), N (object, reference stolen), O& (converter, object), ( ) tuple, { } dict, and
- * spaces, commas and colons as separators. An unsupported unit is a SystemError. Returns a
- * new reference or NULL with an exception set (references passed with N are released on
- * error too). */
+/* Builds a value from a format, as CPython's Py_BuildValue: no unit gives None, one unit
+ * gives that value, several give a tuple. Units:
+ *   b B h i (int), H I (unsigned int), l (long), k (unsigned long), L (long long),
+ *   K (unsigned long long), n (Py_ssize_t) -> int;
+ *   c (int) -> bytes of length 1; C (int code point) -> str of length 1;
+ *   s z U (const char *, UTF-8) -> str, y (const char *) -> bytes; followed by '#' they take
+ *   a Py_ssize_t length too (a negative length means strlen); a NULL pointer gives None;
+ *   O S (PyObject *, a new reference is taken), N (PyObject *, the reference is stolen);
+ *   a NULL object is a SystemError ("NULL object passed to Py_BuildValue") unless an
+ *   exception is already set (the error of the call that produced the NULL), which is kept;
+ *   O& (PyObject *(*converter)(void *), void *) -> converter(arg) (a new reference);
+ *   (...) a tuple, {...} a dict of key, value pairs (nesting limit: 100 levels);
+ *   space, tab, ',', ':' and ';' are separators.
+ * f d D u and [...] (no float, complex or list type) and unknown units are a SystemError
+ * ("Py_BuildValue: unsupported format unit 'f'"); so are unmatched brackets and an odd
+ * number of items in {...}.
+ * Returns a new reference or NULL with an exception set. The references passed with N are
+ * consumed on error too: after the first error the rest of the format is still walked and
+ * its arguments read (nothing more is built, no converter is called), releasing each N
+ * object. The one exception is an unknown unit: the types of the arguments after it are
+ * unknown, so N objects after an unknown unit are not released. */
 PyObject *Py_BuildValue(const char *format, ...);
 /* Py_BuildValue with a va_list. */
 PyObject *Py_VaBuildValue(const char *format, va_list vargs);
 
-/* Parses the tuple `args` into C variables, as CPython's PyArg_ParseTuple. Units: i b h l L n
- * (integers, range-checked), I k K (unsigned, not range-checked), p (truth as int), s z
- * (const char *, z accepts None), s# z# y# (pointer + Py_ssize_t length), y (bytes as const
- * char *), U (str object), O (object, borrowed), O! (type-checked object), O& (converter),
- * S (bytes object), (...) (nested tuple), | (the rest is optional), $ (ignored), :name and
- * ;message (error text). Returns 1 on success, 0 with an exception set on failure. */
+/* What an O& converter of PyArg_ParseTuple(AndKeywords) may return instead of 1 to be called
+ * again as converter(NULL, addr) if a later argument fails, to release what it allocated. */
+#define Py_CLEANUP_SUPPORTED 0x20000
+
+/* Parses the tuple `args` into C variables, as CPython's PyArg_ParseTuple. Each unit reads
+ * output pointers from the variable arguments:
+ *   i (int *), b (unsigned char *, 0..255), h (short *): range-checked, OverflowError as
+ *   CPython ("signed integer is greater than maximum"); l (long *), L (long long *),
+ *   n (Py_ssize_t *); B (unsigned char *), H (unsigned short *), I (unsigned int *),
+ *   k (unsigned long *), K (unsigned long long *): truncated, not range-checked (k and K
+ *   accept only int); p (int *): the truth of any object;
+ *   c (char *): bytes of length 1; C (int *): str of length 1, as its code point;
+ *   s (const char **): a str as UTF-8 (ValueError "embedded null character" if it holds a
+ *   NUL); z: as s, or None -> NULL; s# z# (const char **, Py_ssize_t *): a str or bytes
+ *   (z#: or None -> NULL, 0); y (const char **): bytes without NUL; y# (const char **,
+ *   Py_ssize_t *): bytes. The pointers are borrowed from the argument objects;
+ *   U (PyObject **): a str; S (PyObject **): bytes; O (PyObject **): any object (borrowed);
+ *   O! (PyTypeObject *, PyObject **): an instance of that type or a subtype;
+ *   O& (int (*converter)(PyObject *, void *), void *): converter(arg, addr) returns 1 (or
+ *   Py_CLEANUP_SUPPORTED) for success, 0 for failure (with an exception set);
+ *   (...) a tuple of exactly those items (nesting limit: 29 levels);
+ *   | the rest is optional (their outputs are left untouched when absent);
+ *   :name ends the format and names the function in messages; ;message ends the format and
+ *   replaces every message about the arguments.
+ * Messages as CPython, e.g. "foo() takes exactly 2 arguments (1 given)", "foo() argument 1
+ * must be str, not int". f d D e w Y s* z* y* (no float, complex, bytearray or buffer) and $
+ * (use PyArg_ParseTupleAndKeywords) are a SystemError, as are unknown units and unmatched
+ * parentheses. Returns 1 on success, 0 with an exception set on failure. */
 int PyArg_ParseTuple(PyObject *args, const char *format, ...);
 /* PyArg_ParseTuple with a va_list. */
 int PyArg_VaParse(PyObject *args, const char *format, va_list vargs);
 /* PyArg_ParseTuple with keyword arguments: `kw` is a dict or NULL, `keywords` the
- * NULL-terminated list of parameter names (an empty name marks a positional-only one).
- * Returns 1 on success, 0 with an exception set on failure. */
+ * NULL-terminated list of parameter names, one per unit (leading empty names mark
+ * positional-only parameters). In the format, $ marks the rest as keyword-only (after any
+ * |). Messages as CPython, e.g. "foo() missing required argument 'a' (pos 1)", "'x' is an
+ * invalid keyword argument for foo()", "argument for foo() given by name ('a') and position
+ * (1)", "foo() takes at most 2 positional arguments (3 given)". Returns 1 on success, 0 with
+ * an exception set on failure. */
 int PyArg_ParseTupleAndKeywords(PyObject *args, PyObject *kw, const char *format,
                                 char **keywords, ...);
 /* PyArg_ParseTupleAndKeywords with a va_list. */
 int PyArg_VaParseTupleAndKeywords(PyObject *args, PyObject *kw, const char *format,
                                   char **keywords, va_list vargs);
-/* Unpacks the tuple `args` (between min and max items) into `max` PyObject ** outputs
- * (borrowed references; outputs past the given items are left untouched). Returns 1 on
+/* Unpacks the tuple `args` (between min and max items) into PyObject ** outputs (borrowed
+ * references; only as many outputs as there are items are written, the others are left
+ * untouched). Messages as CPython: "name expected at least 1 argument, got 0", or with a
+ * NULL name "unpacked tuple should have at most 2 elements, but has 3". Returns 1 on
  * success, 0 with an exception set on failure. */
 int PyArg_UnpackTuple(PyObject *args, const char *name, Py_ssize_t min, Py_ssize_t max, ...);
 
-/* Calls `callable` with arguments built by Py_BuildValue(format, ...) (a tuple result gives
- * the arguments, anything else the single argument; NULL format means no arguments).
- * Returns a new reference or NULL with an exception set. */
+/* Calls `callable` with arguments built by Py_BuildValue(format, ...): if that gives a
+ * single tuple, it is the argument tuple (so "(ii)" and "O" with a tuple pass its items);
+ * otherwise the values are the arguments. A NULL or empty format means no arguments.
+ * Returns a new reference or NULL with an exception set. References passed with N are
+ * consumed even when the call cannot be made (NULL callable). */
 PyObject *PyObject_CallFunction(PyObject *callable, const char *format, ...);
-/* Calls the method `name` of `obj` with arguments built as in PyObject_CallFunction.
- * Returns a new reference or NULL with an exception set. */
+/* Calls the method `name` (a C string) of `obj` with arguments built as in
+ * PyObject_CallFunction (a non-callable attribute is a TypeError). Returns a new reference
+ * or NULL with an exception set. References passed with N are consumed on every failure. */
 PyObject *PyObject_CallMethod(PyObject *obj, const char *name, const char *format, ...);
 /* Calls `callable` with the NULL-terminated list of object arguments (borrowed). Returns a
  * new reference or NULL with an exception set. */
@@ -1289,7 +1352,7 @@ PyObject *PyObject_CallFunctionObjArgs(PyObject *callable, ...);
 PyObject *PyObject_CallMethodObjArgs(PyObject *obj, PyObject *name, ...);
 
 /* Returns a new reference to a tuple of the `n` object arguments (borrowed; the tuple takes
- * its own references), or NULL with an exception set. */
+ * its own references), or NULL with an exception set (a NULL item is a SystemError). */
 PyObject *PyTuple_Pack(Py_ssize_t n, ...);
 
 /* ----- Scheduler conveniences (src/capi/stackless_varargs.c) ----- */
