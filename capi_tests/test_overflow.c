@@ -11,13 +11,16 @@
 
 static volatile long sink;
 
-/* Recurses until `sink` says stop, which it never does (the compiler cannot know that). */
+/* Recurses until `sink` says stop, which it never does. The call goes through a volatile
+ * function pointer so that no optimiser turns the recursion into a loop. */
+static long recurse(long n);
+static long (*volatile recurse_ptr)(long) = recurse;
 static long recurse(long n) {
     volatile char pad[256];
     pad[0] = (char)n;
     sink += pad[0];
     if (sink < 0) return n;
-    return recurse(n + 1) + pad[0];
+    return recurse_ptr(n + 1) + pad[0];
 }
 
 static PyObject *overflow_body(PyObject *self, PyObject *args) {

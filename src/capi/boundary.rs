@@ -110,6 +110,17 @@ pub fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PyErr {
     ))
 }
 
+/// Runs when the library is loaded (or, statically linked, when the program starts), so the
+/// quiet panic hook is in place before the first call.
+#[used]
+#[link_section = ".init_array"]
+static INSTALL_PANIC_HOOK_AT_LOAD: extern "C" fn() = {
+    extern "C" fn at_load() {
+        install_panic_hook();
+    }
+    at_load
+};
+
 /// Replaces the default panic hook, which would print to stderr (the library never prints
 /// unless asked), with one that records where the panic happened for the SystemError.
 pub fn install_panic_hook() {

@@ -16,7 +16,7 @@ pub extern "C" fn PyTuple_New(size: isize) -> *mut PyObject {
         if size < 0 {
             return Err(PyErr::system_error("PyTuple_New: negative size"));
         }
-        Ok(tuple::new_empty_slots(size as usize).into_raw())
+        Ok(tuple::new_empty_slots(size as usize)?.into_raw())
     })
 }
 

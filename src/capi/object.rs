@@ -118,7 +118,15 @@ pub unsafe extern "C" fn PyObject_HasAttrString(o: *mut PyObject, name: *const c
 }
 
 fn name_arg<'a>(name: *mut PyObject, func: &str) -> crate::object::PyResult<&'a str> {
-    let name = typed(name, unicode::unicode_type(), func, "name")?;
+    let name = non_null(name, func, "name")?;
+    // SAFETY: name is live.
+    if !unsafe { unicode::is_unicode(name) } {
+        return Err(PyErr::type_error(format!(
+            "attribute name must be string, not '{}'",
+            // SAFETY: name is live.
+            unsafe { crate::object::typeobj::type_name_of(name) }
+        )));
+    }
     // SAFETY: name is a live str; the caller holds it for the duration of the call.
     Ok(unsafe { unicode::as_str(name) })
 }

@@ -128,7 +128,11 @@ pub unsafe extern "C" fn PyBytes_FromStringAndSize(s: *const c_char, size: isize
             ));
         }
         let data = if s.is_null() {
-            vec![0u8; size as usize]
+            let mut v = Vec::new();
+            v.try_reserve_exact(size as usize)
+                .map_err(|_| PyErr::no_memory())?;
+            v.resize(size as usize, 0u8);
+            v
         } else {
             // SAFETY: s points to size readable bytes (C contract).
             unsafe { std::slice::from_raw_parts(s.cast::<u8>(), size as usize) }.to_vec()

@@ -248,6 +248,10 @@ unsafe fn exc_str(op: *mut PyObject) -> PyResult<String> {
         let a = args(op);
         match tuple::items(a) {
             [] => Ok(String::new()),
+            // KeyError shows its key as repr, so that an empty key is visible (CPython).
+            [one] if typeobj::is_subtype(super::type_of(op), key_error()) => {
+                super::attr::repr(*one)
+            }
             [one] => super::attr::str(*one),
             _ => super::attr::str(a),
         }
