@@ -407,7 +407,9 @@ static void test_S46_watchdog_revived(void) {
     Py_DECREF(c2);
 }
 
-int main(void) {
+/* Every test runs with soft switching enabled and disabled (SPEC §7: programs using the
+ * plain calls give identical results and event orders in both modes). */
+static void run_tests(void) {
     test_B102();
     test_B103();
     test_B104();
@@ -417,6 +419,14 @@ int main(void) {
     test_B108();
     test_B109();
     test_S46_watchdog_revived();
+}
+
+int main(void) {
+    for (int soft = 1; soft >= 0; soft--) {
+        PyStackless_EnableSoftswitch(soft);
+        CHECK_EQ_INT(PyStackless_EnableSoftswitch(-1), soft);
+        run_tests();
+    }
     CHECK_NO_EXC();
     return check_report();
 }

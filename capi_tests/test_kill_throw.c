@@ -1008,7 +1008,9 @@ static void test_bad_input(void) {
     Py_DECREF(ch);
 }
 
-int main(void) {
+/* Every test runs with soft switching enabled and disabled (SPEC §7: programs using the
+ * plain calls give identical results and event orders in both modes). */
+static void run_tests(void) {
     test_B070();
     test_B071();
     test_B072();
@@ -1034,6 +1036,14 @@ int main(void) {
     test_S49_not_alive();
     test_S49_paused();
     test_bad_input();
+}
+
+int main(void) {
+    for (int soft = 1; soft >= 0; soft--) {
+        PyStackless_EnableSoftswitch(soft);
+        CHECK_EQ_INT(PyStackless_EnableSoftswitch(-1), soft);
+        run_tests();
+    }
     CHECK_NO_EXC();
     return check_report();
 }

@@ -507,8 +507,9 @@ static void test_bad_input(void) {
     Py_DECREF(n);
 }
 
-int main(void) {
-    g_main = PyStackless_GetMain();
+/* Every test runs with soft switching enabled and disabled (SPEC §7: programs using the
+ * plain calls give identical results and event orders in both modes). */
+static void run_tests(void) {
     test_B137();
     test_B138();
     test_B139();
@@ -516,6 +517,15 @@ int main(void) {
     test_S48_fast_hook();
     test_S10_switch_in_callback();
     test_bad_input();
+}
+
+int main(void) {
+    g_main = PyStackless_GetMain();
+    for (int soft = 1; soft >= 0; soft--) {
+        PyStackless_EnableSoftswitch(soft);
+        CHECK_EQ_INT(PyStackless_EnableSoftswitch(-1), soft);
+        run_tests();
+    }
     Py_CLEAR(g_main);
     CHECK_NO_EXC();
     return check_report();

@@ -612,7 +612,9 @@ static void test_bad_input(void) {
     Py_DECREF(n);
 }
 
-int main(void) {
+/* Every test runs with soft switching enabled and disabled (SPEC §7: programs using the
+ * plain calls give identical results and event orders in both modes). */
+static void run_tests(void) {
     test_B090();
     test_B091();
     test_B092();
@@ -629,6 +631,14 @@ int main(void) {
     test_S10_systemexit();
     test_S47_schedule_gets_error();
     test_bad_input();
+}
+
+int main(void) {
+    for (int soft = 1; soft >= 0; soft--) {
+        PyStackless_EnableSoftswitch(soft);
+        CHECK_EQ_INT(PyStackless_EnableSoftswitch(-1), soft);
+        run_tests();
+    }
     reset_state();
     CHECK_NO_EXC();
     return check_report();
