@@ -165,6 +165,9 @@ pub(crate) fn schedule_callback(ts: &ThreadState, prev: TaskletPtr, next: Taskle
     }
     // SAFETY: the slot only ever holds ScheduleHook function pointers.
     let hook: ScheduleHook = unsafe { std::mem::transmute::<usize, ScheduleHook>(h) };
+    // Stackless calls the hook with `current` still `prev`, although the queue operation may
+    // already have moved the cursor (a run() removing its caller, a tasklet dying).
+    let cursor = ts.sched.current.replace(prev);
     guarded(ts, "Error in scheduling callback", || {
         // SAFETY: a C hook called with two live tasklets.
         if unsafe { hook(prev, next) } != 0 {
@@ -176,6 +179,7 @@ pub(crate) fn schedule_callback(ts: &ThreadState, prev: TaskletPtr, next: Taskle
         }
         Ok(())
     });
+    ts.sched.current.set(cursor);
 }
 
 /// The hook installed by `set_schedule_callback`: calls the callback object as
