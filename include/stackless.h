@@ -471,17 +471,20 @@ int PyErr_BadArgument(void);
 // Sets `SystemError("bad argument to internal function")`.
 void PyErr_BadInternalCall(void);
 
-// Prints the pending exception to stderr as `Name: message` (with its `__context__` chain)
-// and clears it. Nothing happens when no exception is pending. Unlike CPython, a pending
-// `SystemExit` does not exit the process.
+// Prints the pending exception to stderr as `Name: message` and clears it. Its chain comes
+// first, as in CPython: the `__cause__` ("The above exception was the direct cause of the
+// following exception:") or else the `__context__` ("During handling of the above exception,
+// another exception occurred:"). Nothing happens when no exception is pending. Unlike
+// CPython, there is no traceback, and a pending `SystemExit` does not exit the process.
 void PyErr_Print(void);
 
 // `PyErr_Print()`; the flag is accepted for compatibility.
 void PyErr_PrintEx(int set_sys_last_vars);
 
 // Reports the pending exception as unraisable (an error that cannot be propagated, e.g. in
-// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (when `obj` is not
-// NULL) and the exception to stderr, then clears it.
+// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (unless `obj` is
+// NULL or `None`) and the exception as `PyErr_Print` does to stderr, then clears it. Nothing
+// happens when no exception is pending.
 void PyErr_WriteUnraisable(PyObject *obj_);
 
 // Returns 1 if `o` is an exception instance, else 0.
@@ -624,8 +627,10 @@ PyObject *PyType_FromSpec(PyType_Spec *spec);
 // exception set on bad arguments.
 void *PyObject_GetTypeData(PyObject *o, PyTypeObject *cls);
 
-// Returns the type's full name (e.g. `"_stackless.tasklet"`), borrowed from the type, or
-// NULL with an exception set.
+// Returns the type's name, as its `__name__`: the part of the full name after the last dot
+// (`"tasklet"` for `_stackless.tasklet`, `"MyError"` for a class made by
+// `PyErr_NewException("mod.MyError", ...)`), as in CPython. The string is borrowed from the
+// type and lives as long as it. Returns NULL with an exception set when `tp` is not a type.
 const char *PyType_GetName(PyTypeObject *tp);
 
 // Returns a new reference to the type of `o` (NULL with an exception set for NULL).

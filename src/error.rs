@@ -107,11 +107,80 @@ impl PyErr {
         !thread_state::peek_curexc().is_null()
     }
 
+    /// The text `PyErr_Print` writes for this exception: `Name: message` (or just `Name` when
+    /// the message is empty), preceded by its chain as CPython prints it: the `__cause__`
+    /// ("direct cause") when there is one, else the `__context__` ("during handling").
+    /// Without tracebacks there is no `Traceback (most recent call last):` block. The result
+    /// ends with a newline.
+    pub fn report_text(&self) -> String {
+        const CAUSE: &str =
+            "\nThe above exception was the direct cause of the following exception:\n\n";
+        const CONTEXT: &str =
+            "\nDuring handling of the above exception, another exception occurred:\n\n";
+        // Walk from this exception down its chain (bounded, in case of a cycle), then print
+        // the oldest first.
+        let mut parts: Vec<(String, &str)> = Vec::new();
+        let mut cur = Some(self.value.clone());
+        while let Some(c) = cur.take() {
+            if parts.len() > 32 {
+                break;
+            }
+            let name = exc::display_name(c.type_ptr());
+            // SAFETY: c is a live exception.
+            let line = match unsafe { crate::object::attr::str(c.as_ptr()) } {
+                Ok(s) if s.is_empty() => format!("{name}\n"),
+                Ok(s) => format!("{name}: {s}\n"),
+                Err(_) => format!("{name}: <exception str() failed>\n"),
+            };
+            // SAFETY: c is an exception instance; the fields are only read.
+            let f = unsafe { exc::fields(c.as_ptr()) };
+            let (next, sep) = match (&f.cause, &f.context) {
+                (Some(cause), _) => (Some(cause.clone()), CAUSE),
+                (None, Some(ctx)) => (Some(ctx.clone()), CONTEXT),
+                (None, None) => (None, ""),
+            };
+            parts.push((line, sep));
+            cur = next;
+        }
+        let mut out = String::new();
+        for (line, sep) in parts.iter().rev() {
+            out.push_str(line);
+            out.push_str(sep);
+        }
+        out
+    }
+
+    /// Reports an exception that cannot be propagated (CPython's unraisable hook): writes
+    /// `Exception ignored in: <repr(obj)>` (unless `obj` is NULL or `None`) and the exception to
+    /// stderr.
+    ///
+    /// # Safety
+    /// `obj` is NULL or a live object.
+    pub unsafe fn write_unraisable(self, obj: *mut crate::object::PyObject) {
+        let mut text = String::new();
+        if !obj.is_null() && obj != crate::object::singletons::none() {
+            // SAFETY: obj is live.
+            let r = unsafe { crate::object::attr::repr(obj) }
+                .unwrap_or_else(|_| "<object repr() failed>".into());
+            text.push_str(&format!("Exception ignored in: {r}\n"));
+        }
+        text.push_str(&self.report_text());
+        write_stderr(&text);
+    }
+
     /// Takes the pending exception that a user callback reported with a failure value, or
     /// makes a SystemError saying the callback broke the protocol.
     pub fn take_or_system_error(what: &str) -> PyErr {
         PyErr::fetch().unwrap_or_else(|| PyErr::system_error(what))
     }
+}
+
+/// Writes text to stderr in one piece (the library prints only when asked to).
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
 }
 
 impl std::fmt::Debug for PyErr {

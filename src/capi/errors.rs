@@ -1,7 +1,6 @@
 //! Exports: the error indicator, exception objects and the `PyExc_*` classes.
 
 use std::ffi::{c_char, c_int};
-use std::io::Write;
 use std::ptr::{self, addr_of_mut};
 
 use super::boundary::{c_str, entry, entry_or, non_null};
@@ -371,45 +370,21 @@ pub extern "C" fn PyErr_BadInternalCall() {
     PyErr::system_error("bad argument to internal function").restore();
 }
 
-fn write_stderr(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes());
-    let _ = err.flush();
-}
-
-/// "Name: message", plus the chain of `__context__` exceptions before it.
-fn describe_chain(e: &Obj) -> String {
-    let mut parts = Vec::new();
-    let mut cur = Some(e.clone());
-    while let Some(c) = cur.take() {
-        if parts.len() > 16 {
-            break;
-        }
-        let name = typeobj::name(c.type_ptr());
-        // SAFETY: c is a live exception.
-        let line = match unsafe { attr::str(c.as_ptr()) } {
-            Ok(s) if s.is_empty() => name.to_owned(),
-            Ok(s) => format!("{name}: {s}"),
-            Err(_) => format!("{name}: <str() failed>"),
-        };
-        parts.push(line);
-        // SAFETY: c is an exception instance.
-        cur = unsafe { exc::fields(c.as_ptr()).context.clone() };
-    }
-    parts.reverse();
-    parts.join("\n\nDuring handling of the above exception, another exception occurred:\n\n")
-}
-
-/// Prints the pending exception to stderr as `Name: message` (with its `__context__` chain)
-/// and clears it. Nothing happens when no exception is pending. Unlike CPython, a pending
-/// `SystemExit` does not exit the process.
+/// Prints the pending exception to stderr as `Name: message` and clears it. Its chain comes
+/// first, as in CPython: the `__cause__` ("The above exception was the direct cause of the
+/// following exception:") or else the `__context__` ("During handling of the above exception,
+/// another exception occurred:"). Nothing happens when no exception is pending. Unlike
+/// CPython, there is no traceback, and a pending `SystemExit` does not exit the process.
 #[no_mangle]
 pub extern "C" fn PyErr_Print() {
-    let _ = std::panic::catch_unwind(|| {
+    entry_or((), || {
         if let Some(e) = PyErr::fetch() {
-            write_stderr(&format!("{}\n", describe_chain(e.value())));
+            crate::error::write_stderr(&e.report_text());
         }
+        Ok(())
     });
+    // A failure while printing (e.g. a str() that raised) is not reported again.
+    drop(PyErr::fetch());
 }
 
 /// `PyErr_Print()`; the flag is accepted for compatibility.
@@ -420,23 +395,19 @@ pub extern "C" fn PyErr_PrintEx(set_sys_last_vars: c_int) {
 }
 
 /// Reports the pending exception as unraisable (an error that cannot be propagated, e.g. in
-/// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (when `obj` is not
-/// NULL) and the exception to stderr, then clears it.
+/// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (unless `obj` is
+/// NULL or `None`) and the exception as `PyErr_Print` does to stderr, then clears it. Nothing
+/// happens when no exception is pending.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_WriteUnraisable(obj_: *mut PyObject) {
-    let _ = std::panic::catch_unwind(|| {
-        let Some(e) = PyErr::fetch() else { return };
-        let mut text = String::new();
-        if !obj_.is_null() {
-            // SAFETY: obj_ is live (C contract).
-            let r = unsafe { attr::repr(obj_) }.unwrap_or_else(|_| "<object repr() failed>".into());
-            let _ = PyErr::fetch();
-            text.push_str(&format!("Exception ignored in: {r}\n"));
+    entry_or((), || {
+        if let Some(e) = PyErr::fetch() {
+            // SAFETY: obj_ is NULL or live (C contract).
+            unsafe { e.write_unraisable(obj_) };
         }
-        text.push_str(&describe_chain(e.value()));
-        text.push('\n');
-        write_stderr(&text);
+        Ok(())
     });
+    drop(PyErr::fetch());
 }
 
 /// Returns 1 if `o` is an exception instance, else 0.

@@ -312,6 +312,15 @@ unsafe fn exc_setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> Op
     Some(Ok(()))
 }
 
+/// The class name as CPython prints it in a report: `module.Name`, or just `Name` for the
+/// `builtins` and `__main__` modules.
+pub fn display_name(tp: *mut PyTypeObject) -> &'static str {
+    let n = typeobj::name(tp);
+    n.strip_prefix("builtins.")
+        .or_else(|| n.strip_prefix("__main__."))
+        .unwrap_or(n)
+}
+
 /// A message-only helper for tests and diagnostics: `"TypeName: message"`.
 pub fn describe(value: &Obj) -> String {
     let name = typeobj::short_name(value.type_ptr());
