@@ -335,7 +335,8 @@ int PyCapsule_IsValid(PyObject *capsule, const char *name);
 int PyCapsule_CheckExact(PyObject *o);
 
 // Returns a new reference to a tuple of `size` empty slots, to be filled with
-// `PyTuple_SetItem` before use; NULL with an exception set for a negative size.
+// `PyTuple_SetItem` before use; NULL with an exception set (`SystemError` for a negative
+// size, `MemoryError` when the memory cannot be had).
 PyObject *PyTuple_New(ptrdiff_t size);
 
 // Returns the item at `pos` of the tuple `p` as a **borrowed** reference, or NULL with an
@@ -368,8 +369,9 @@ int PyDict_SetItem(PyObject *p, PyObject *key, PyObject *val);
 int PyDict_SetItemString(PyObject *p, const char *key, PyObject *val);
 
 // Returns `p[key]` as a **borrowed** reference, or NULL **without** an exception when the key
-// is missing. Errors (bad arguments) also give NULL; they are reported and cleared, as
-// CPython's `PyDict_GetItem` suppresses errors. Prefer `PyDict_GetItemWithError`.
+// is missing. Never fails: bad arguments (NULL, `p` not a dict) also give NULL without an
+// exception, and an exception that was pending before the call is left as it was, as
+// CPython's `PyDict_GetItem` does. Prefer `PyDict_GetItemWithError`.
 PyObject *PyDict_GetItem(PyObject *p, PyObject *key);
 
 // Returns `p[key]` as a **borrowed** reference; NULL without an exception when the key is
@@ -377,7 +379,8 @@ PyObject *PyDict_GetItem(PyObject *p, PyObject *key);
 PyObject *PyDict_GetItemWithError(PyObject *p, PyObject *key);
 
 // Returns `p[key]` for a UTF-8 string key as a **borrowed** reference, or NULL without an
-// exception when missing (errors are cleared, as in CPython).
+// exception when missing. Never fails: bad arguments also give NULL without an exception, and
+// a pending exception is left as it was, as in CPython.
 PyObject *PyDict_GetItemString(PyObject *p, const char *key);
 
 // Removes `p[key]`. Returns 0, or -1 with an exception set (`KeyError` when missing).
@@ -534,7 +537,8 @@ ptrdiff_t PyLong_AsSsize_t(PyObject *o);
 long long PyLong_AsLongLong(PyObject *o);
 
 // Returns the value of the int `o` as `unsigned long`; `(unsigned long)-1` with an exception
-// set on error (`OverflowError` for negative values).
+// set on error (`OverflowError("can't convert negative value to unsigned int")` for negative
+// values, as CPython).
 unsigned long PyLong_AsUnsignedLong(PyObject *o);
 
 // Returns 1 if `o` is an int or an instance of a subtype (bool included), else 0.
@@ -652,11 +656,14 @@ void PyMem_Free(void *p);
 unsigned long PyThread_get_thread_ident(void);
 
 // Returns a new reference to a str decoded from the NUL-terminated UTF-8 string `s`, or NULL
-// with an exception set (`SystemError` for NULL, `ValueError` for invalid UTF-8).
+// with an exception set (`SystemError` for NULL; for invalid UTF-8 a `ValueError` with the
+// message of CPython's `UnicodeDecodeError`, e.g. `'utf-8' codec can't decode byte 0xff in
+// position 0: invalid start byte`).
 PyObject *PyUnicode_FromString(const char *s);
 
 // Returns a new reference to a str decoded from `size` bytes of UTF-8 at `s` (`s` may be
-// NULL only when `size` is 0), or NULL with an exception set.
+// NULL only when `size` is 0), or NULL with an exception set (`ValueError` for invalid
+// UTF-8, as `PyUnicode_FromString`).
 PyObject *PyUnicode_FromStringAndSize(const char *s, ptrdiff_t size);
 
 // Returns the UTF-8 text of the str `o`, NUL-terminated and borrowed from `o` (valid while
@@ -680,7 +687,9 @@ int PyUnicode_Check(PyObject *o);
 int PyUnicode_CheckExact(PyObject *o);
 
 // Returns a new reference to a bytes object holding a copy of `size` bytes at `s`. `s` may
-// be NULL, giving `size` zero bytes. Returns NULL with an exception set for a negative size.
+// be NULL, giving `size` zero bytes (which may be written through `PyBytes_AsString` before
+// the object is shared). Returns NULL with an exception set (`SystemError` for a negative
+// size, `MemoryError` when the memory cannot be had).
 PyObject *PyBytes_FromStringAndSize(const char *s, ptrdiff_t size);
 
 // Returns a new reference to a bytes object holding a copy of the NUL-terminated string `s`

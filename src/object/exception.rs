@@ -2,7 +2,8 @@
 //!
 //! Every exception class shares one instance layout, [`PyBaseExceptionObject`]: the `args`
 //! tuple, and optional traceback, context and cause objects. `str(e)` is `''`, `str(args[0])`
-//! or `str(args)` for 0, 1 or more args, as in CPython.
+//! or `str(args)` for 0, 1 or more args, as in CPython (and `repr(args[0])` for a `KeyError`
+//! with one argument).
 //!
 //! Invariant: every exception class has `Py_TPFLAGS_BASE_EXC_SUBCLASS`, so "is this an exception
 //! class/instance" is a flag test.
@@ -248,6 +249,11 @@ unsafe fn exc_str(op: *mut PyObject) -> PyResult<String> {
         let a = args(op);
         match tuple::items(a) {
             [] => Ok(String::new()),
+            // As CPython's KeyError_str: `str(KeyError('k'))` is `"'k'"`, so that an empty or
+            // odd key still reads as a key.
+            [one] if typeobj::is_subtype(super::type_of(op), key_error()) => {
+                super::attr::repr(*one)
+            }
             [one] => super::attr::str(*one),
             _ => super::attr::str(a),
         }

@@ -40,18 +40,22 @@ pub fn tuple_type() -> *mut PyTypeObject {
     ptr::addr_of_mut!(PyTuple_Type)
 }
 
-/// A tuple of `n` NULL slots, to be filled with [`set_item`].
-pub fn new_empty_slots(n: usize) -> Obj {
+/// A tuple of `n` NULL slots, to be filled with [`set_item`]; `MemoryError` when that many
+/// slots cannot be allocated.
+pub fn new_empty_slots(n: usize) -> PyResult<Obj> {
+    let mut items = Vec::new();
+    items.try_reserve_exact(n).map_err(|_| PyErr::no_memory())?;
+    items.resize(n, ptr::null_mut());
     // SAFETY: PyTupleObject is the layout of tuple instances.
-    unsafe {
+    Ok(unsafe {
         super::alloc_instance(
             tuple_type(),
             PyTupleObject {
                 ob_base: PyObject::immortal(tuple_type()),
-                items: vec![ptr::null_mut(); n].into_boxed_slice(),
+                items: items.into_boxed_slice(),
             },
         )
-    }
+    })
 }
 
 /// A tuple owning the given references.
