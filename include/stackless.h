@@ -505,12 +505,17 @@ PyObject *PyException_GetArgs(PyObject *exc_);
 PyObject *PyException_GetContext(PyObject *exc_);
 
 // Sets the `__context__` of `exc`, **stealing** the reference to `ctx` (NULL clears it).
+// Unlike CPython, `ctx` is checked: anything but an exception instance leaves a `TypeError`
+// set (the reference is still stolen).
 void PyException_SetContext(PyObject *exc_, PyObject *ctx);
 
 // Returns a new reference to the `__cause__` of `exc`, or NULL without an exception.
 PyObject *PyException_GetCause(PyObject *exc_);
 
 // Sets the `__cause__` of `exc`, **stealing** the reference to `cause` (NULL clears it).
+// `PyErr_Print` then shows the cause instead of the context. Unlike CPython, `cause` is
+// checked: anything but an exception instance leaves a `TypeError` set (the reference is
+// still stolen).
 void PyException_SetCause(PyObject *exc_, PyObject *cause);
 
 // Returns a new reference to an int with value `v` (NULL only if memory runs out).
@@ -603,10 +608,12 @@ int PyObject_SetAttr(PyObject *o, PyObject *name, PyObject *v);
 // Returns 1 if `o` has the attribute named by the str `name`, else 0 (never fails).
 int PyObject_HasAttr(PyObject *o, PyObject *name);
 
-// Returns 1 if `a` is `b` or a subtype of it, else 0 (also 0 for NULL arguments).
+// Returns 1 if `a` is `b` or a subtype of it, else 0. Never fails: NULL arguments and
+// objects that are not types also give 0.
 int PyType_IsSubtype(PyTypeObject *a, PyTypeObject *b);
 
-// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0 (also 0 for NULL).
+// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0. Never fails (0 for
+// NULL arguments).
 int PyObject_TypeCheck(PyObject *o, PyTypeObject *tp);
 
 // Returns 1 if `o` is a type object, else 0.
@@ -627,8 +634,10 @@ PyObject *PyType_FromSpec(PyType_Spec *spec);
 
 // Returns a pointer to the per-object data that `cls` (a heap type made with a negative
 // basicsize) added to `o`, which must be an instance of `cls` or a subtype. The memory is
-// zero-filled when the object is created and lives as long as `o`. Returns NULL with an
-// exception set on bad arguments.
+// zero-filled when the object is created, aligned to 16 bytes, and lives as long as `o`.
+// (For a heap type with a positive basicsize it is the part after the base's instance.)
+// Returns NULL with an exception set on bad arguments; unlike CPython, `cls` is checked: a
+// static type is a `TypeError`.
 void *PyObject_GetTypeData(PyObject *o, PyTypeObject *cls);
 
 // Returns the type's name, as its `__name__`: the part of the full name after the last dot

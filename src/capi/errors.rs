@@ -465,13 +465,30 @@ pub unsafe extern "C" fn PyException_GetContext(exc_: *mut PyObject) -> *mut PyO
     })
 }
 
+/// Checks the value given for `__context__` / `__cause__`: NULL or an exception instance.
+fn chained_arg(v: Option<Obj>, func: &str, arg: &str) -> PyResult<Option<Obj>> {
+    match v {
+        // SAFETY: o is live.
+        Some(o) if !unsafe { exc::is_instance(o.as_ptr()) } => Err(super::boundary::wrong_type(
+            func,
+            arg,
+            "an exception instance or NULL",
+            o.type_ptr(),
+        )),
+        v => Ok(v),
+    }
+}
+
 /// Sets the `__context__` of `exc`, **stealing** the reference to `ctx` (NULL clears it).
+/// Unlike CPython, `ctx` is checked: anything but an exception instance leaves a `TypeError`
+/// set (the reference is still stolen).
 #[no_mangle]
 pub unsafe extern "C" fn PyException_SetContext(exc_: *mut PyObject, ctx: *mut PyObject) {
     entry_or((), || {
         // SAFETY: stolen.
         let ctx = unsafe { Obj::from_owned(ctx) };
         let e = instance_arg(exc_, "PyException_SetContext")?;
+        let ctx = chained_arg(ctx, "PyException_SetContext", "ctx")?;
         // SAFETY: e is an exception; the old value is released after the store.
         let old = std::mem::replace(unsafe { &mut exc::fields(e).context }, ctx);
         drop(old);
@@ -493,12 +510,16 @@ pub unsafe extern "C" fn PyException_GetCause(exc_: *mut PyObject) -> *mut PyObj
 }
 
 /// Sets the `__cause__` of `exc`, **stealing** the reference to `cause` (NULL clears it).
+/// `PyErr_Print` then shows the cause instead of the context. Unlike CPython, `cause` is
+/// checked: anything but an exception instance leaves a `TypeError` set (the reference is
+/// still stolen).
 #[no_mangle]
 pub unsafe extern "C" fn PyException_SetCause(exc_: *mut PyObject, cause: *mut PyObject) {
     entry_or((), || {
         // SAFETY: stolen.
         let cause = unsafe { Obj::from_owned(cause) };
         let e = instance_arg(exc_, "PyException_SetCause")?;
+        let cause = chained_arg(cause, "PyException_SetCause", "cause")?;
         // SAFETY: e is an exception; the old value is released after the store.
         let old = std::mem::replace(unsafe { &mut exc::fields(e).cause }, cause);
         drop(old);

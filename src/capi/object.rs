@@ -160,7 +160,6 @@ pub unsafe extern "C" fn PyObject_HasAttr(o: *mut PyObject, name: *mut PyObject)
             return Ok(0);
         }
         let Ok(name) = name_arg(name, "PyObject_HasAttr") else {
-            let _ = PyErr::fetch();
             return Ok(0);
         };
         // SAFETY: o is live.
@@ -168,22 +167,28 @@ pub unsafe extern "C" fn PyObject_HasAttr(o: *mut PyObject, name: *mut PyObject)
     })
 }
 
-/// Returns 1 if `a` is `b` or a subtype of it, else 0 (also 0 for NULL arguments).
+/// Returns 1 if `a` is `b` or a subtype of it, else 0. Never fails: NULL arguments and
+/// objects that are not types also give 0.
 #[no_mangle]
 pub unsafe extern "C" fn PyType_IsSubtype(a: *mut PyTypeObject, b: *mut PyTypeObject) -> c_int {
-    if a.is_null() || b.is_null() {
-        return 0;
-    }
-    typeobj::is_subtype(a, b) as c_int
+    entry_or(0, || {
+        if a.is_null() || b.is_null() {
+            return Ok(0);
+        }
+        // SAFETY: a and b are live objects (C contract); only a type's base chain is walked.
+        let both_types = unsafe { typeobj::is_type(a.cast()) && typeobj::is_type(b.cast()) };
+        Ok((both_types && typeobj::is_subtype(a, b)) as c_int)
+    })
 }
 
-/// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0 (also 0 for NULL).
+/// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0. Never fails (0 for
+/// NULL arguments).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_TypeCheck(o: *mut PyObject, tp: *mut PyTypeObject) -> c_int {
     if o.is_null() || tp.is_null() {
         return 0;
     }
-    // SAFETY: o is live.
+    // SAFETY: o is live; only its type's base chain is walked (`tp` is only compared).
     typeobj::is_subtype(unsafe { obj::type_of(o) }, tp) as c_int
 }
 
@@ -228,8 +233,10 @@ pub unsafe extern "C" fn PyType_FromSpec(spec: *mut PyType_Spec) -> *mut PyObjec
 
 /// Returns a pointer to the per-object data that `cls` (a heap type made with a negative
 /// basicsize) added to `o`, which must be an instance of `cls` or a subtype. The memory is
-/// zero-filled when the object is created and lives as long as `o`. Returns NULL with an
-/// exception set on bad arguments.
+/// zero-filled when the object is created, aligned to 16 bytes, and lives as long as `o`.
+/// (For a heap type with a positive basicsize it is the part after the base's instance.)
+/// Returns NULL with an exception set on bad arguments; unlike CPython, `cls` is checked: a
+/// static type is a `TypeError`.
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_GetTypeData(
     o: *mut PyObject,
@@ -237,6 +244,12 @@ pub unsafe extern "C" fn PyObject_GetTypeData(
 ) -> *mut c_void {
     entry(|| {
         let cls = type_arg(cls, "PyObject_GetTypeData", "cls")?;
+        if !typeobj::is_heap(cls) {
+            return Err(PyErr::type_error(format!(
+                "PyObject_GetTypeData: argument 'cls' must be a type made by PyType_FromSpec, not the static type '{}'",
+                typeobj::name(cls)
+            )));
+        }
         let o = typed(o, cls, "PyObject_GetTypeData", "o")?;
         // SAFETY: o is an instance of cls, so its allocation covers cls's data offset.
         Ok(unsafe { (o as *mut u8).offset((*cls).data_offset) }.cast())

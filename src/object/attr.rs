@@ -76,6 +76,12 @@ pub unsafe fn getattr(op: *mut PyObject, name: &str) -> PyResult<Obj> {
 
 /// `setattr(op, name, value)`; `value` NULL deletes.
 ///
+/// Only attributes that a type's `setattr` hook accepts can be set: objects have no
+/// `__dict__` here. Otherwise the error is CPython's for an object without one: a read-only
+/// data attribute is "attribute 'x' of 'T' objects is not writable", a method is "'T' object
+/// attribute 'x' is read-only", a static type is immutable (`TypeError`), and anything else
+/// is "'T' object has no attribute 'x'".
+///
 /// # Safety
 /// `op` is live; `value` is NULL or live.
 pub unsafe fn setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> PyResult<()> {
@@ -95,14 +101,47 @@ pub unsafe fn setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> Py
         t = ty.tp_base;
     }
     // SAFETY: op is live.
-    if unsafe { getattr(op, name) }.is_ok() {
+    if unsafe { typeobj::is_type(op) } && !typeobj::is_heap(op.cast()) {
+        return Err(PyErr::type_error(format!(
+            "cannot set '{name}' attribute of immutable type '{}'",
+            typeobj::name(op.cast())
+        )));
+    }
+    // SAFETY: op is live.
+    if unsafe { is_data_attribute(op, name) } {
         return Err(PyErr::attribute_error(format!(
             "attribute '{name}' of '{}' objects is not writable",
             typeobj::name(tp)
         )));
     }
-    let _ = PyErr::fetch();
+    if find_method(tp, name).is_some() {
+        return Err(PyErr::attribute_error(format!(
+            "'{}' object attribute '{name}' is read-only",
+            typeobj::name(tp)
+        )));
+    }
     Err(no_attribute(op, name))
+}
+
+/// True when a `getattr` hook of `op`'s type chain knows `name`.
+///
+/// # Safety
+/// `op` is live.
+unsafe fn is_data_attribute(op: *mut PyObject, name: &str) -> bool {
+    // SAFETY: op is live.
+    let mut t = unsafe { super::type_of(op) };
+    while !t.is_null() {
+        // SAFETY: t is a live type.
+        let ty = unsafe { &*t };
+        if let Some(hook) = ty.ops.getattr {
+            // SAFETY: the hook belongs to op's type chain.
+            if let AttrLookup::Found(_) = unsafe { hook(op, name) } {
+                return true;
+            }
+        }
+        t = ty.tp_base;
+    }
+    false
 }
 
 fn user_text(r: *mut PyObject, what: &str) -> PyResult<String> {
@@ -142,7 +181,9 @@ pub unsafe fn repr(op: *mut PyObject) -> PyResult<String> {
     }
 }
 
-/// `str(op)` as Rust text (falls back to `repr`).
+/// `str(op)` as Rust text: the nearest `str` along the type chain (a user `tp_str` or the
+/// type's own), else `repr(op)`, as CPython's inherited `tp_str` (a subtype that defines only
+/// a `tp_repr` keeps its base's `str`).
 ///
 /// # Safety
 /// `op` is a live object.
@@ -152,13 +193,9 @@ pub unsafe fn str(op: *mut PyObject) -> PyResult<String> {
     enum S {
         User(typeobj::ReprFunc),
         Rust(unsafe fn(*mut PyObject) -> PyResult<String>),
-        Repr,
     }
     let found = typeobj::lookup(tp, |t| {
-        t.tp_str
-            .map(S::User)
-            .or_else(|| t.ops.str.map(S::Rust))
-            .or_else(|| (t.tp_repr.is_some() || t.ops.repr.is_some()).then_some(S::Repr))
+        t.tp_str.map(S::User).or_else(|| t.ops.str.map(S::Rust))
     });
     match found {
         // SAFETY: a user slot called with a live object.
@@ -166,7 +203,7 @@ pub unsafe fn str(op: *mut PyObject) -> PyResult<String> {
         // SAFETY: the op belongs to op's type chain.
         Some(S::Rust(f)) => unsafe { f(op) },
         // SAFETY: op is live.
-        Some(S::Repr) | None => unsafe { repr(op) },
+        None => unsafe { repr(op) },
     }
 }
 

@@ -212,7 +212,9 @@ unsafe fn drop_exc(op: *mut PyObject) {
 unsafe fn exc_new(tp: *mut PyTypeObject, args: *mut PyObject, kw: *mut PyObject) -> PyResult<Obj> {
     // SAFETY: kw is NULL or a dict; args is a tuple.
     unsafe {
-        if !kw.is_null() && super::dict::len(kw) > 0 {
+        // Keyword arguments are for a user `tp_init`; BaseException itself takes none.
+        let user_init = typeobj::lookup(tp, |t| t.tp_init).is_some();
+        if !kw.is_null() && super::dict::len(kw) > 0 && !user_init {
             return Err(PyErr::type_error(format!(
                 "{}() takes no keyword arguments",
                 typeobj::short_name(tp)
@@ -296,8 +298,26 @@ unsafe fn exc_setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> Op
         let e = unsafe { fields(op) };
         match name {
             "__traceback__" => &mut e.traceback,
-            "__context__" => &mut e.context,
-            "__cause__" => &mut e.cause,
+            "__context__" | "__cause__" => {
+                // SAFETY: v is live.
+                if v.as_ref()
+                    .is_some_and(|v| !unsafe { is_instance(v.as_ptr()) })
+                {
+                    let what = if name == "__cause__" {
+                        "cause"
+                    } else {
+                        "context"
+                    };
+                    return Some(Err(PyErr::type_error(format!(
+                        "exception {what} must be None or derive from BaseException"
+                    ))));
+                }
+                if name == "__cause__" {
+                    &mut e.cause
+                } else {
+                    &mut e.context
+                }
+            }
             "args" => {
                 let Some(v) = v else {
                     return Some(Err(PyErr::type_error("args may not be deleted")));

@@ -194,6 +194,7 @@ pub static mut PyType_Type: PyTypeObject = PyTypeObject::new_static(
         repr: Some(type_repr),
         getattr: Some(type_getattr),
         call: Some(type_call),
+        new: Some(type_new),
         drop_fields: Some(type_drop),
         ..TypeOps::EMPTY
     },
@@ -348,14 +349,45 @@ unsafe fn type_call(
 }
 
 /// The generic allocator used by heap types whose Rust base is `object`: a zeroed instance of
-/// the type's size. Arguments are left to `tp_init`.
+/// the type's size. Arguments are left to `tp_init`; without one, any argument is a
+/// `TypeError`, as CPython's `object.__new__`.
 unsafe fn object_new(
     tp: *mut PyTypeObject,
-    _args: *mut PyObject,
-    _kw: *mut PyObject,
+    args: *mut PyObject,
+    kw: *mut PyObject,
 ) -> PyResult<Obj> {
+    // SAFETY: args is a tuple and kw NULL or a dict (checked by the caller).
+    let excess = unsafe {
+        !super::tuple::items(args).is_empty() || (!kw.is_null() && super::dict::len(kw) > 0)
+    };
+    if excess && lookup(tp, |t| t.tp_init).is_none() {
+        return Err(PyErr::type_error(format!(
+            "{}() takes no arguments",
+            name(tp)
+        )));
+    }
     // SAFETY: PyObject is a valid prefix of every instance.
     Ok(unsafe { super::alloc_instance(tp, PyObject::immortal(tp)) })
+}
+
+/// `type(x)`: the type of `x`. (Creating a class with `type(name, bases, dict)` is not
+/// supported: use `PyType_FromSpec`.)
+unsafe fn type_new(
+    _tp: *mut PyTypeObject,
+    args: *mut PyObject,
+    kw: *mut PyObject,
+) -> PyResult<Obj> {
+    // SAFETY: args is a tuple and kw NULL or a dict (checked by the caller).
+    unsafe {
+        let no_kw = kw.is_null() || super::dict::len(kw) == 0;
+        match super::tuple::items(args) {
+            [x] if no_kw => Ok(Obj::from_borrowed(super::type_of(*x).cast())),
+            [_, _, _] => Err(PyErr::type_error(
+                "type() with 3 arguments is not supported by libstackless: use PyType_FromSpec",
+            )),
+            _ => Err(PyErr::type_error("type() takes 1 or 3 arguments")),
+        }
+    }
 }
 
 /// Frees what a heap type owns when its last reference goes.
@@ -571,7 +603,9 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
             tp_name: extra.name.as_ptr(),
             tp_basicsize: basicsize,
             tp_base: base,
-            tp_flags: (spec.flags as u64 | Py_TPFLAGS_HEAPTYPE)
+            // Whether instances are exceptions (and so have the exception layout) comes from
+            // the base alone, never from the spec.
+            tp_flags: ((spec.flags as u64 & !Py_TPFLAGS_BASE_EXC_SUBCLASS) | Py_TPFLAGS_HEAPTYPE)
                 | ((*base).tp_flags & Py_TPFLAGS_BASE_EXC_SUBCLASS),
             ops,
             tp_methods,
