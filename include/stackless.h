@@ -429,13 +429,15 @@ void PyErr_Clear(void);
 // Moves the pending exception out of the indicator (clearing it) as three **new**
 // references: its type, its (normalized) instance and its traceback (NULL when none). With
 // no exception pending all three are NULL. If any pointer argument is NULL nothing is
-// fetched and a `SystemError` is set instead.
+// fetched and a `SystemError` is set instead (with the pending exception as its context).
 void PyErr_Fetch(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback);
 
 // Sets the error indicator from a (type, value, traceback) triple, **stealing** all three
-// references (any may be NULL). `type` NULL clears the indicator. `value` is normalized as
-// in `PyErr_SetObject`; a non-NULL traceback is attached to the exception. Replaces any
-// pending exception.
+// references (any may be NULL), even when it fails. `type` NULL clears the indicator. `value`
+// is normalized as in `PyErr_SetObject`; the traceback (NULL or `None` for none) becomes the
+// exception's `__traceback__` (tracebacks are opaque objects here: any object is kept as is).
+// A `type` that is not an exception class sets a `SystemError` instead. Replaces any pending
+// exception.
 void PyErr_Restore(PyObject *type_, PyObject *value, PyObject *traceback);
 
 // Normalizes a fetched triple in place: afterwards `*pvalue` is an instance of `*ptype` and

@@ -143,9 +143,10 @@ impl PyErr {
             cur = next;
         }
         let mut out = String::new();
+        // Each entry's separator introduces it after the (older) exception it chains to.
         for (line, sep) in parts.iter().rev() {
-            out.push_str(line);
             out.push_str(sep);
+            out.push_str(line);
         }
         out
     }

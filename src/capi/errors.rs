@@ -169,7 +169,7 @@ pub extern "C" fn PyErr_Clear() {
 /// Moves the pending exception out of the indicator (clearing it) as three **new**
 /// references: its type, its (normalized) instance and its traceback (NULL when none). With
 /// no exception pending all three are NULL. If any pointer argument is NULL nothing is
-/// fetched and a `SystemError` is set instead.
+/// fetched and a `SystemError` is set instead (with the pending exception as its context).
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_Fetch(
     ptype: *mut *mut PyObject,
@@ -177,8 +177,15 @@ pub unsafe extern "C" fn PyErr_Fetch(
     ptraceback: *mut *mut PyObject,
 ) {
     entry_or((), || {
-        if ptype.is_null() || pvalue.is_null() || ptraceback.is_null() {
-            let e = PyErr::system_error("PyErr_Fetch: an output argument is NULL");
+        let null = [
+            (ptype, "ptype"),
+            (pvalue, "pvalue"),
+            (ptraceback, "ptraceback"),
+        ]
+        .into_iter()
+        .find(|(p, _)| p.is_null());
+        if let Some((_, arg)) = null {
+            let e = super::boundary::null_arg("PyErr_Fetch", arg);
             if let Some(old) = PyErr::fetch() {
                 // SAFETY: e is an exception instance.
                 unsafe { exc::fields(e.value().as_ptr()).context = Some(old.into_value()) };
@@ -209,9 +216,11 @@ pub unsafe extern "C" fn PyErr_Fetch(
 }
 
 /// Sets the error indicator from a (type, value, traceback) triple, **stealing** all three
-/// references (any may be NULL). `type` NULL clears the indicator. `value` is normalized as
-/// in `PyErr_SetObject`; a non-NULL traceback is attached to the exception. Replaces any
-/// pending exception.
+/// references (any may be NULL), even when it fails. `type` NULL clears the indicator. `value`
+/// is normalized as in `PyErr_SetObject`; the traceback (NULL or `None` for none) becomes the
+/// exception's `__traceback__` (tracebacks are opaque objects here: any object is kept as is).
+/// A `type` that is not an exception class sets a `SystemError` instead. Replaces any pending
+/// exception.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_Restore(
     type_: *mut PyObject,
@@ -233,10 +242,10 @@ pub unsafe extern "C" fn PyErr_Restore(
         };
         let class = exc_class_arg(t.as_ptr(), "PyErr_Restore")?;
         let inst = normalize(class, v.as_ref().map_or(ptr::null_mut(), Obj::as_ptr))?;
-        if let Some(tb) = tb.filter(|tb| tb.as_ptr() != obj::singletons::none()) {
-            // SAFETY: inst is an exception instance.
-            unsafe { exc::fields(inst.as_ptr()).traceback = Some(tb) };
-        }
+        let tb = tb.filter(|tb| tb.as_ptr() != obj::singletons::none());
+        // SAFETY: inst is an exception instance; the old traceback is released after the store.
+        let old = std::mem::replace(unsafe { &mut exc::fields(inst.as_ptr()).traceback }, tb);
+        drop(old);
         PyErr::from_instance(inst).restore();
         Ok(())
     })

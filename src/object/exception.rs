@@ -178,8 +178,9 @@ pub unsafe fn fields<'a>(op: *mut PyObject) -> &'a mut PyBaseExceptionObject {
     unsafe { super::cast_mut::<PyBaseExceptionObject>(op) }
 }
 
-/// `PyErr_GivenExceptionMatches`: `given` (a class or an instance) matches `exc` (a class or
-/// a tuple of classes).
+/// `PyErr_GivenExceptionMatches`, as CPython: `given` (a class or an instance) matches `exc`
+/// (a class or a tuple, possibly nested, of classes) when both are exception classes and
+/// `given` derives from `exc`; objects that are not exception classes match only themselves.
 ///
 /// # Safety
 /// Both are NULL or live objects.
@@ -192,16 +193,16 @@ pub unsafe fn given_matches(given: *mut PyObject, exc: *mut PyObject) -> bool {
         if tuple::is_tuple(exc) {
             return tuple::items(exc).iter().any(|&e| given_matches(given, e));
         }
-        let given_tp = if is_instance(given) {
-            super::type_of(given)
+        let given: *mut PyObject = if is_instance(given) {
+            super::type_of(given).cast()
         } else {
-            given.cast()
+            given
         };
-        if typeobj::is_type(given_tp.cast()) && typeobj::is_type(exc) {
-            return typeobj::is_subtype(given_tp, exc.cast());
+        if is_class_object(given) && is_class_object(exc) {
+            return typeobj::is_subtype(given.cast(), exc.cast());
         }
+        given == exc
     }
-    given == exc
 }
 
 unsafe fn drop_exc(op: *mut PyObject) {
