@@ -117,10 +117,20 @@ pub unsafe extern "C" fn PyObject_HasAttrString(o: *mut PyObject, name: *const c
     })
 }
 
+/// The str `name` argument of the `PyObject_*Attr` functions (CPython's message when it is
+/// not a str).
 fn name_arg<'a>(name: *mut PyObject, func: &str) -> crate::object::PyResult<&'a str> {
-    let name = typed(name, unicode::unicode_type(), func, "name")?;
-    // SAFETY: name is a live str; the caller holds it for the duration of the call.
-    Ok(unsafe { unicode::as_str(name) })
+    let name = non_null(name, func, "name")?;
+    // SAFETY: name is live (C contract); a str lives for the duration of the call.
+    unsafe {
+        if !unicode::is_unicode(name) {
+            return Err(PyErr::type_error(format!(
+                "attribute name must be string, not '{}'",
+                typeobj::type_name_of(name)
+            )));
+        }
+        Ok(unicode::as_str(name))
+    }
 }
 
 /// Returns the attribute named by the str `name` as a new reference, or NULL with an
