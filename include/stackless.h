@@ -441,8 +441,10 @@ void PyErr_Fetch(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback);
 void PyErr_Restore(PyObject *type_, PyObject *value, PyObject *traceback);
 
 // Normalizes a fetched triple in place: afterwards `*pvalue` is an instance of `*ptype` and
-// `*ptype` is its class. The references are owned by the caller before and after. On error
-// the triple is replaced by the error that occurred (and no exception is left set).
+// `*ptype` is its class. The references are owned by the caller before and after; the
+// traceback is left as it is (`ptraceback` may be NULL). When normalizing fails the pair is
+// replaced by the error that occurred (and no exception is left set). NULL `ptype` or `pvalue`
+// sets a `SystemError`.
 void PyErr_NormalizeException(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback);
 
 // Takes the pending exception instance out of the indicator (clearing it) as a **new**

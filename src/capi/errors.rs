@@ -133,8 +133,12 @@ pub unsafe extern "C" fn PyErr_SetString(type_: *mut PyObject, message: *const c
 /// the single argument. Replaces any pending exception.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_SetObject(type_: *mut PyObject, value: *mut PyObject) {
+    set_object(type_, value, "PyErr_SetObject")
+}
+
+fn set_object(type_: *mut PyObject, value: *mut PyObject, func: &str) {
     entry_or((), || {
-        let t = exc_class_arg(type_, "PyErr_SetObject")?;
+        let t = exc_class_arg(type_, func)?;
         PyErr::from_instance(normalize(t, value)?).restore();
         Ok(())
     })
@@ -143,8 +147,7 @@ pub unsafe extern "C" fn PyErr_SetObject(type_: *mut PyObject, value: *mut PyObj
 /// `PyErr_SetObject(type, NULL)`.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_SetNone(type_: *mut PyObject) {
-    // SAFETY: forwarded.
-    unsafe { PyErr_SetObject(type_, ptr::null_mut()) }
+    set_object(type_, ptr::null_mut(), "PyErr_SetNone")
 }
 
 /// Returns the type of the pending exception as a **borrowed** reference, or NULL when no
@@ -252,8 +255,10 @@ pub unsafe extern "C" fn PyErr_Restore(
 }
 
 /// Normalizes a fetched triple in place: afterwards `*pvalue` is an instance of `*ptype` and
-/// `*ptype` is its class. The references are owned by the caller before and after. On error
-/// the triple is replaced by the error that occurred (and no exception is left set).
+/// `*ptype` is its class. The references are owned by the caller before and after; the
+/// traceback is left as it is (`ptraceback` may be NULL). When normalizing fails the pair is
+/// replaced by the error that occurred (and no exception is left set). NULL `ptype` or `pvalue`
+/// sets a `SystemError`.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_NormalizeException(
     ptype: *mut *mut PyObject,
@@ -261,11 +266,19 @@ pub unsafe extern "C" fn PyErr_NormalizeException(
     ptraceback: *mut *mut PyObject,
 ) {
     entry_or((), || {
-        if ptype.is_null() || pvalue.is_null() {
-            return Err(PyErr::system_error(
-                "PyErr_NormalizeException: an output argument is NULL",
+        if ptype.is_null() {
+            return Err(super::boundary::null_arg(
+                "PyErr_NormalizeException",
+                "ptype",
             ));
         }
+        if pvalue.is_null() {
+            return Err(super::boundary::null_arg(
+                "PyErr_NormalizeException",
+                "pvalue",
+            ));
+        }
+        // The traceback is not touched (NULL is accepted).
         let _ = ptraceback;
         // SAFETY: the pointers are valid; the caller owns the references they hold.
         unsafe {

@@ -222,15 +222,21 @@ pub unsafe extern "C" fn PyType_FromSpecWithBases(
     spec: *mut PyType_Spec,
     bases: *mut PyObject,
 ) -> *mut PyObject {
+    // SAFETY: forwarded.
+    unsafe { type_from_spec(spec, bases, "PyType_FromSpecWithBases") }
+}
+
+unsafe fn type_from_spec(
+    spec: *mut PyType_Spec,
+    bases: *mut PyObject,
+    func: &str,
+) -> *mut PyObject {
     entry(|| {
         if spec.is_null() {
-            return Err(super::boundary::null_arg(
-                "PyType_FromSpecWithBases",
-                "spec",
-            ));
+            return Err(super::boundary::null_arg(func, "spec"));
         }
         // SAFETY: spec is valid (C contract); bases is NULL or live.
-        Ok(unsafe { typeobj::from_spec(spec, bases)? }.into_raw())
+        Ok(unsafe { typeobj::from_spec_for(spec, bases, func)? }.into_raw())
     })
 }
 
@@ -238,7 +244,7 @@ pub unsafe extern "C" fn PyType_FromSpecWithBases(
 #[no_mangle]
 pub unsafe extern "C" fn PyType_FromSpec(spec: *mut PyType_Spec) -> *mut PyObject {
     // SAFETY: forwarded.
-    unsafe { PyType_FromSpecWithBases(spec, std::ptr::null_mut()) }
+    unsafe { type_from_spec(spec, std::ptr::null_mut(), "PyType_FromSpec") }
 }
 
 /// Returns a pointer to the per-object data that `cls` (a heap type made with a negative

@@ -395,5 +395,5 @@ pub fn new_class(name: &std::ffi::CStr, base: *mut PyObject) -> PyResult<Obj> {
         slots: slots.as_mut_ptr(),
     };
     // SAFETY: the spec and its slots live for the duration of the call; base is live.
-    unsafe { typeobj::from_spec(&spec, base) }
+    unsafe { typeobj::from_spec_for(&spec, base, "PyErr_NewException") }
 }

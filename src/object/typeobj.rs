@@ -452,25 +452,30 @@ pub const Py_tp_str: c_int = 70;
 /// Slot id `Py_tp_finalize`.
 pub const Py_tp_finalize: c_int = 80;
 
-/// Resolves the `bases` argument (a type, a tuple of one type, or NULL) to one base type.
-unsafe fn single_base(bases: *mut PyObject) -> PyResult<*mut PyTypeObject> {
+/// Resolves a base given as a type, or a tuple of exactly one type (`what` names it in
+/// errors: the `bases` argument or a slot).
+unsafe fn single_base(bases: *mut PyObject, func: &str, what: &str) -> PyResult<*mut PyTypeObject> {
     // SAFETY: bases is a live object.
     unsafe {
         if is_type(bases) {
             return Ok(bases.cast());
         }
         if super::tuple::is_tuple(bases) {
-            let items = super::tuple::items(bases);
-            return match items {
-                [one] if is_type(*one) => Ok((*one).cast()),
-                [_] => Err(PyErr::type_error("bases must be types")),
-                _ => Err(PyErr::type_error(
-                    "PyType_FromSpecWithBases: libstackless supports exactly one base type",
-                )),
+            return match super::tuple::items(bases) {
+                [one] if !one.is_null() && is_type(*one) => Ok((*one).cast()),
+                [_] => Err(PyErr::type_error(format!(
+                    "{func}: {what} must be a type or a tuple of one type"
+                ))),
+                _ => Err(PyErr::type_error(format!(
+                    "{func}: {what}: libstackless supports exactly one base type"
+                ))),
             };
         }
+        Err(PyErr::type_error(format!(
+            "{func}: {what} must be a type or a tuple of one type, not {}",
+            type_name_of(bases)
+        )))
     }
-    Err(PyErr::type_error("bases must be types"))
 }
 
 fn align16(n: Py_ssize_t) -> Py_ssize_t {
@@ -482,25 +487,36 @@ fn align16(n: Py_ssize_t) -> Py_ssize_t {
 /// # Safety
 /// `spec` points to a valid spec whose slot array is terminated; `bases` is NULL or live.
 pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyResult<Obj> {
+    // SAFETY: forwarded.
+    unsafe { from_spec_for(spec, bases, "PyType_FromSpecWithBases") }
+}
+
+/// [`from_spec`] for the C function `func` (which the error messages name).
+///
+/// # Safety
+/// As [`from_spec`].
+pub unsafe fn from_spec_for(
+    spec: *const PyType_Spec,
+    bases: *mut PyObject,
+    func: &str,
+) -> PyResult<Obj> {
     // SAFETY: the spec and everything it points to are valid (caller's contract; NULL name
     // and slots are checked).
     unsafe {
         let spec = &*spec;
         if spec.name.is_null() {
-            return Err(PyErr::system_error(
-                "PyType_FromSpecWithBases: spec->name is NULL",
-            ));
+            return Err(PyErr::system_error(format!("{func}: spec->name is NULL")));
         }
         let name = CStr::from_ptr(spec.name).to_owned();
         if spec.itemsize != 0 {
-            return Err(PyErr::system_error(
-                "PyType_FromSpecWithBases: variable-size types (itemsize != 0) are not supported",
-            ));
+            return Err(PyErr::system_error(format!(
+                "{func}: variable-size types (itemsize != 0) are not supported"
+            )));
         }
         let mut base = if bases.is_null() {
             ptr::null_mut()
         } else {
-            single_base(bases)?
+            single_base(bases, func, "argument 'bases'")?
         };
         let mut init = None;
         let mut call = None;
@@ -515,7 +531,7 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
             match (*s).slot {
                 Py_tp_base | Py_tp_bases => {
                     if base.is_null() && !p.is_null() {
-                        base = single_base(p.cast())?;
+                        base = single_base(p.cast(), func, "the Py_tp_base(s) slot")?;
                     }
                 }
                 Py_tp_init => {
@@ -549,7 +565,7 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
                 }
                 other => {
                     return Err(PyErr::system_error(format!(
-                        "PyType_FromSpecWithBases: slot {other} is not supported by libstackless"
+                        "{func}: slot {other} is not supported by libstackless"
                     )))
                 }
             }
@@ -575,7 +591,7 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
                 let n = n as Py_ssize_t;
                 if n < base_size {
                     return Err(PyErr::type_error(format!(
-                        "PyType_FromSpecWithBases: basicsize {n} is smaller than the base type's ({base_size}); use a negative basicsize to add data to an opaque base"
+                        "{func}: basicsize {n} is smaller than the base type's ({base_size}); use a negative basicsize to add data to an opaque base"
                     )));
                 }
                 (n, base_size)
