@@ -189,3 +189,57 @@ impl std::fmt::Debug for PyErr {
         write!(f, "PyErr({:?})", self.value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::exception as exc;
+
+    #[test]
+    fn report_text_prints_the_chain_oldest_first() {
+        let first = PyErr::new(exc::value_error(), "first");
+        let second = PyErr::new(exc::type_error(), "second");
+        // SAFETY: both are exception instances.
+        unsafe { exc::fields(second.value().as_ptr()).context = Some(first.into_value()) };
+        assert_eq!(
+            second.report_text(),
+            "ValueError: first\n\nDuring handling of the above exception, another exception \
+             occurred:\n\nTypeError: second\n"
+        );
+        let cause = PyErr::new(exc::key_error(), "c");
+        // SAFETY: an exception instance.
+        unsafe { exc::fields(second.value().as_ptr()).cause = Some(cause.into_value()) };
+        assert_eq!(
+            second.report_text(),
+            "KeyError: 'c'\n\nThe above exception was the direct cause of the following \
+             exception:\n\nTypeError: second\n"
+        );
+        let bare = PyErr::no_memory();
+        assert_eq!(bare.report_text(), "MemoryError\n");
+    }
+
+    #[test]
+    fn a_context_cycle_does_not_hang() {
+        let a = PyErr::new(exc::value_error(), "a");
+        let b = PyErr::new(exc::value_error(), "b");
+        // SAFETY: exception instances; the cycle is broken below.
+        unsafe {
+            exc::fields(a.value().as_ptr()).context = Some(b.value().clone());
+            exc::fields(b.value().as_ptr()).context = Some(a.value().clone());
+        }
+        assert!(a.report_text().lines().count() > 10);
+        // SAFETY: as above.
+        unsafe { exc::fields(a.value().as_ptr()).context = None };
+    }
+
+    #[test]
+    fn restore_and_fetch_keep_identity() {
+        let e = PyErr::new(exc::runtime_error(), "x");
+        let p = e.value().as_ptr();
+        e.restore();
+        assert!(PyErr::occurred());
+        let back = PyErr::fetch().unwrap();
+        assert_eq!(back.value().as_ptr(), p);
+        assert!(!PyErr::occurred());
+    }
+}

@@ -397,3 +397,76 @@ pub fn new_class(name: &std::ffi::CStr, base: *mut PyObject) -> PyResult<Obj> {
     // SAFETY: the spec and its slots live for the duration of the call; base is live.
     unsafe { typeobj::from_spec_for(&spec, base, "PyErr_NewException") }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::unicode;
+
+    fn exc(tp: *mut PyTypeObject, args: Vec<Obj>) -> Obj {
+        instantiate(tp, tuple::from_vec(args)).unwrap()
+    }
+
+    fn text(f: unsafe fn(*mut PyObject) -> PyResult<String>, o: &Obj) -> String {
+        // SAFETY: o is live.
+        unsafe { f(o.as_ptr()) }.unwrap()
+    }
+
+    #[test]
+    fn str_and_repr_follow_the_args() {
+        let e = exc(value_error(), vec![]);
+        assert_eq!(text(super::super::attr::str, &e), "");
+        assert_eq!(text(super::super::attr::repr, &e), "ValueError()");
+        let e = exc(value_error(), vec![unicode::new("boom")]);
+        assert_eq!(text(super::super::attr::str, &e), "boom");
+        assert_eq!(text(super::super::attr::repr, &e), "ValueError('boom')");
+        let e = exc(
+            value_error(),
+            vec![unicode::new("a"), super::super::long::new(1)],
+        );
+        assert_eq!(text(super::super::attr::str, &e), "('a', 1)");
+        assert_eq!(text(super::super::attr::repr, &e), "ValueError('a', 1)");
+        // KeyError shows the key's repr.
+        let e = exc(key_error(), vec![unicode::new("k")]);
+        assert_eq!(text(super::super::attr::str, &e), "'k'");
+    }
+
+    #[test]
+    fn matching_follows_cpython() {
+        let ke = exc(key_error(), vec![]);
+        // SAFETY: every argument below is a live object.
+        let m = |g: *mut PyObject, e: *mut PyTypeObject| unsafe { given_matches(g, e.cast()) };
+        assert!(m(ke.as_ptr(), lookup_error()));
+        assert!(m(key_error().cast(), base_exception()));
+        assert!(!m(ke.as_ptr(), index_error()));
+        assert!(!m(tasklet_exit().cast(), exception()));
+        assert!(m(tasklet_exit().cast(), system_exit()));
+        // Non-exception classes only match themselves.
+        let int = super::super::long::long_type();
+        assert!(!m(int.cast(), typeobj::object_type()));
+        assert!(m(int.cast(), int));
+        // Tuples, nested.
+        // SAFETY: the classes are static, live objects.
+        let (lookup, type_err) = unsafe {
+            (
+                Obj::from_borrowed(lookup_error().cast()),
+                Obj::from_borrowed(type_error().cast()),
+            )
+        };
+        let outer = tuple::from_vec(vec![type_err, tuple::from_vec(vec![lookup])]);
+        // SAFETY: both live.
+        assert!(unsafe { given_matches(ke.as_ptr(), outer.as_ptr()) });
+        // SAFETY: NULL is allowed.
+        assert!(!unsafe { given_matches(std::ptr::null_mut(), outer.as_ptr()) });
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(display_name(value_error()), "ValueError");
+        assert_eq!(display_name(tasklet_exit()), "TaskletExit");
+        let cls = new_class(c"mod.Err", std::ptr::null_mut()).unwrap();
+        assert_eq!(display_name(cls.as_ptr().cast()), "mod.Err");
+        let cls = new_class(c"builtins.Err2", std::ptr::null_mut()).unwrap();
+        assert_eq!(display_name(cls.as_ptr().cast()), "Err2");
+    }
+}

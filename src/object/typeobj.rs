@@ -640,3 +640,96 @@ pub unsafe fn from_spec_for(
         Ok(obj)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::exception;
+
+    /// Makes a heap type from a name, basicsize and base with no slots.
+    fn make(name: &CStr, basicsize: c_int, flags: u64, base: *mut PyTypeObject) -> PyResult<Obj> {
+        let mut slots = [PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        }];
+        let spec = PyType_Spec {
+            name: name.as_ptr(),
+            basicsize,
+            itemsize: 0,
+            flags: flags as c_uint,
+            slots: slots.as_mut_ptr(),
+        };
+        // SAFETY: the spec is valid for the call; base is a live type.
+        unsafe { from_spec(&spec, base.cast()) }
+    }
+
+    fn layout(t: &Obj) -> (Py_ssize_t, Py_ssize_t) {
+        let tp = t.as_ptr() as *mut PyTypeObject;
+        // SAFETY: t is a live type.
+        unsafe { ((*tp).tp_basicsize, (*tp).data_offset) }
+    }
+
+    #[test]
+    fn align16_rounds_up() {
+        assert_eq!(align16(0), 0);
+        assert_eq!(align16(1), 16);
+        assert_eq!(align16(16), 16);
+        assert_eq!(align16(17), 32);
+        assert_eq!(align16(48), 48);
+    }
+
+    #[test]
+    fn negative_basicsize_appends_aligned_data() {
+        let head = std::mem::size_of::<PyObject>() as Py_ssize_t;
+        let a = make(c"t.A", -24, Py_TPFLAGS_BASETYPE, object_type()).unwrap();
+        assert_eq!(layout(&a), (align16(head) + 24, align16(head)));
+        // A second level starts after the first level's data, aligned.
+        let b = make(c"t.B", -8, Py_TPFLAGS_BASETYPE, a.as_ptr().cast()).unwrap();
+        let (a_size, _) = layout(&a);
+        assert_eq!(layout(&b), (align16(a_size) + 8, align16(a_size)));
+        // basicsize 0 inherits the base's size and adds no data.
+        let c = make(c"t.C", 0, 0, b.as_ptr().cast()).unwrap();
+        let (b_size, _) = layout(&b);
+        assert_eq!(layout(&c), (b_size, b_size));
+        // A positive basicsize is the whole instance; the data follows the base part.
+        let d = make(c"t.D", 40, 0, object_type()).unwrap();
+        assert_eq!(layout(&d), (40, head));
+    }
+
+    #[test]
+    fn exception_subtypes_keep_the_exception_layout() {
+        let exc_size = std::mem::size_of::<exception::PyBaseExceptionObject>() as Py_ssize_t;
+        let e = make(c"t.E", -4, 0, exception::value_error()).unwrap();
+        assert_eq!(layout(&e), (align16(exc_size) + 4, align16(exc_size)));
+        // SAFETY: e is a live type.
+        assert!(unsafe { exception::is_exception_class(e.as_ptr().cast()) });
+    }
+
+    #[test]
+    fn bad_specs_are_refused() {
+        let too_small = make(c"t.S", 8, 0, object_type()).map(|_| ()).unwrap_err();
+        assert!(too_small.matches(exception::type_error()));
+        let not_base = make(c"t.I", 0, 0, super::super::long::long_type())
+            .map(|_| ())
+            .unwrap_err();
+        assert!(not_base.matches(exception::type_error()));
+        // The spec cannot claim the exception layout.
+        let fake = make(c"t.F", 0, Py_TPFLAGS_BASE_EXC_SUBCLASS, object_type()).unwrap();
+        // SAFETY: fake is a live type.
+        assert!(!unsafe { exception::is_exception_class(fake.as_ptr().cast()) });
+    }
+
+    #[test]
+    fn heap_types_are_refcounted_and_hold_their_base() {
+        let a = make(c"t.Base", 0, Py_TPFLAGS_BASETYPE, object_type()).unwrap();
+        // SAFETY: a is a live type.
+        let count = || unsafe { super::super::refcnt(a.as_ptr()) };
+        assert_eq!(count(), 1);
+        let b = make(c"t.Sub", 0, 0, a.as_ptr().cast()).unwrap();
+        assert_eq!(count(), 2);
+        drop(b);
+        assert_eq!(count(), 1);
+        assert_eq!(short_name(a.as_ptr().cast()), "Base");
+        assert_eq!(name(a.as_ptr().cast()), "t.Base");
+    }
+}

@@ -236,3 +236,88 @@ unsafe fn unicode_new(
         _ => Err(PyErr::type_error("str() takes at most 1 argument")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_message(bytes: &[u8]) -> String {
+        let e = from_utf8(bytes).expect_err("invalid UTF-8");
+        assert!(e.matches(crate::object::exception::value_error()));
+        // SAFETY: the exception instance is live.
+        unsafe { crate::object::attr::str(e.value().as_ptr()) }.unwrap()
+    }
+
+    #[test]
+    fn quote_chooses_the_quote_as_python() {
+        assert_eq!(quote("abc"), "'abc'");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("it's"), "\"it's\"");
+        assert_eq!(quote("say \"x\""), "'say \"x\"'");
+        assert_eq!(quote("' and \""), "'\\' and \"'");
+    }
+
+    #[test]
+    fn quote_escapes_controls_and_non_printables() {
+        assert_eq!(quote("a\\b\nc\rd\te"), "'a\\\\b\\nc\\rd\\te'");
+        assert_eq!(quote("\0\u{1f}\u{7f}"), "'\\x00\\x1f\\x7f'");
+        assert_eq!(quote("\u{85}\u{a0}\u{ad}"), "'\\x85\\xa0\\xad'");
+        assert_eq!(quote("\u{2028}\u{200b}\u{feff}"), "'\\u2028\\u200b\\ufeff'");
+        assert_eq!(quote("\u{e000}\u{fffe}"), "'\\ue000\\ufffe'");
+        assert_eq!(quote("\u{f0000}\u{10ffff}"), "'\\U000f0000\\U0010ffff'");
+        // Printable non-ASCII text is kept as is.
+        assert_eq!(quote("é€ 😀 中"), "'é€ 😀 中'");
+    }
+
+    #[test]
+    fn printable_boundaries() {
+        assert!(is_printable(' '));
+        assert!(is_printable('~'));
+        assert!(!is_printable('\u{9f}'));
+        assert!(is_printable('\u{a1}'));
+        assert!(!is_printable('\u{3000}'));
+        assert!(is_printable('\u{3001}'));
+        assert!(!is_printable('\u{1fffe}'));
+        assert!(is_printable('\u{1f600}'));
+        assert!(is_printable('\u{e0100}')); // a variation selector
+    }
+
+    #[test]
+    fn decode_errors_read_as_cpython() {
+        assert_eq!(
+            decode_message(b"\xff"),
+            "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+        );
+        assert_eq!(
+            decode_message(b"ab\x80"),
+            "'utf-8' codec can't decode byte 0x80 in position 2: invalid start byte"
+        );
+        assert_eq!(
+            decode_message(b"\xe2\x28\xa1"),
+            "'utf-8' codec can't decode byte 0xe2 in position 0: invalid continuation byte"
+        );
+        assert_eq!(
+            decode_message(b"\xe2\x82\x28"),
+            "'utf-8' codec can't decode bytes in position 0-1: invalid continuation byte"
+        );
+        assert_eq!(
+            decode_message(b"a\xf0\x9f\x98"),
+            "'utf-8' codec can't decode bytes in position 1-3: unexpected end of data"
+        );
+        assert_eq!(
+            decode_message(b"\xe2"),
+            "'utf-8' codec can't decode byte 0xe2 in position 0: unexpected end of data"
+        );
+    }
+
+    #[test]
+    fn str_objects_keep_text_and_length() {
+        let s = new("héllo");
+        // SAFETY: s is a live str.
+        unsafe {
+            assert_eq!(as_str(s.as_ptr()), "héllo");
+            assert_eq!(char_len(s.as_ptr()), 5);
+            assert_eq!(*as_c_ptr(s.as_ptr()).add(6), 0);
+        }
+    }
+}
