@@ -641,6 +641,77 @@ static void test_generic(void) {
     CHECK_EXC(PyExc_SystemError, NULL);
 }
 
+/* Reference cycles print as CPython's {...} / (...); deep nesting is a RecursionError, not a
+ * stack overflow. */
+static void test_recursive_repr(void) {
+    PyObject *d = PyDict_New();
+    PyDict_SetItemString(d, "self", d);
+    CHECK_REPR(d, "{'self': {...}}");
+    CHECK_STR_OF(d, "{'self': {...}}");
+    PyDict_DelItemString(d, "self"); /* break the cycle */
+    Py_DECREF(d);
+
+    PyObject *d2 = PyDict_New();
+    PyObject *t = PyTuple_New(1);
+    PyTuple_SetItem(t, 0, Py_NewRef(d2));
+    PyDict_SetItemString(d2, "t", t);
+    CHECK_REPR(t, "({'t': (...)},)");
+    CHECK_REPR(d2, "{'t': ({...},)}");
+    /* The same object twice (not a cycle) prints in full. */
+    PyDict_SetItemString(d2, "u", Py_None);
+    PyObject *pair = PyTuple_New(2);
+    PyTuple_SetItem(pair, 0, PyLong_FromLong(1));
+    PyTuple_SetItem(pair, 1, PyLong_FromLong(2));
+    PyObject *twice = PyTuple_New(2);
+    PyTuple_SetItem(twice, 0, Py_NewRef(pair));
+    PyTuple_SetItem(twice, 1, Py_NewRef(pair));
+    CHECK_REPR(twice, "((1, 2), (1, 2))");
+    Py_DECREF(twice);
+    Py_DECREF(pair);
+    PyDict_DelItemString(d2, "t");
+    Py_DECREF(t);
+    Py_DECREF(d2);
+
+    /* Deep nesting. */
+    PyObject *o = PyLong_FromLong(0);
+    for (int i = 0; i < 40; i++) {
+        PyObject *n = PyTuple_New(1);
+        PyTuple_SetItem(n, 0, o);
+        o = n;
+    }
+    PyObject *r = PyObject_Repr(o);
+    CHECK(r != NULL);
+    CHECK_NO_EXC();
+    Py_XDECREF(r);
+    for (int i = 0; i < 200; i++) {
+        PyObject *n = PyTuple_New(1);
+        PyTuple_SetItem(n, 0, o);
+        o = n;
+    }
+    CHECK(PyObject_Repr(o) == NULL);
+    CHECK_EXC(PyExc_RecursionError,
+              "maximum recursion depth exceeded while getting the repr of an object");
+    Py_DECREF(o);
+
+    /* An exception that is its own argument. */
+    PyObject *e = PyObject_CallNoArgs(PyExc_ValueError);
+    PyObject *args = PyTuple_New(1);
+    PyTuple_SetItem(args, 0, Py_NewRef(e));
+    PyObject_SetAttrString(e, "args", args);
+    Py_DECREF(args);
+    CHECK(PyObject_Repr(e) == NULL);
+    CHECK_EXC(PyExc_RecursionError,
+              "maximum recursion depth exceeded while getting the repr of an object");
+    CHECK(PyObject_Str(e) == NULL);
+    CHECK_EXC(PyExc_RecursionError,
+              "maximum recursion depth exceeded while getting the str of an object");
+    PyObject *empty = PyTuple_New(0);
+    PyObject_SetAttrString(e, "args", empty); /* break the cycle */
+    Py_DECREF(empty);
+    CHECK_REPR(e, "ValueError()");
+    Py_DECREF(e);
+}
+
 static unsigned long ident_in_thread;
 static void *get_ident(void *arg) {
     (void)arg;
@@ -686,6 +757,7 @@ int main(void) {
     test_dict();
     test_capsule();
     test_generic();
+    test_recursive_repr();
     test_mem_thread();
     CHECK_NO_EXC();
     return check_report();

@@ -34,6 +34,12 @@ typedef struct PyTypeObject PyTypeObject;
 typedef struct PyLongObject PyLongObject;
 
 
+// How deeply `repr()`/`str()` may nest on one thread. CPython's limit is its recursion limit
+// (1000 frames on an 8 MiB stack); one level here takes about 300-400 bytes of stack, so the
+// limit is low enough to stay within about a third of a tasklet's 64 KiB stack: deeper (or
+// cyclic, outside containers) structures give `RecursionError` instead of a stack overflow.
+#define MAX_REPR_DEPTH 64
+
 // `METH_VARARGS`: called as `f(self, args_tuple)`.
 #define METH_VARARGS 1
 
@@ -267,7 +273,10 @@ extern PyTypeObject PyUnicode_Type;
 // Returns a new reference to a function object for `ml`, bound to `self_` (may be NULL; it
 // is passed as the C function's first argument) and `module` (may be NULL). `ml` is not
 // copied and must outlive the function (make it static). Returns NULL with an exception set
-// for bad arguments or bad `ml_flags`.
+// for bad arguments or bad `ml_flags` (`SystemError("f() method: bad call flags")`): the
+// calling convention must be `METH_VARARGS`, `METH_VARARGS | METH_KEYWORDS`, `METH_NOARGS` or
+// `METH_O`, optionally with `METH_CLASS`, `METH_STATIC`, `METH_COEXIST`, `METH_STACKLESS`;
+// other bits (e.g. `METH_FASTCALL`, not supported here) are refused.
 PyObject *PyCFunction_NewEx(PyMethodDef *ml, PyObject *self_, PyObject *module);
 
 // `PyCFunction_NewEx(ml, self_, NULL)`.
@@ -340,7 +349,8 @@ int PyCapsule_CheckExact(PyObject *o);
 PyObject *PyTuple_New(ptrdiff_t size);
 
 // Returns the item at `pos` of the tuple `p` as a **borrowed** reference, or NULL with an
-// exception set (`IndexError` when out of range).
+// exception set (`IndexError` when out of range; unlike CPython, a slot not yet filled by
+// `PyTuple_SetItem` is a `SystemError` rather than NULL without an exception).
 PyObject *PyTuple_GetItem(PyObject *p, ptrdiff_t pos);
 
 // Stores `o` at `pos` of the tuple `p`. **Steals** the reference to `o`, even on failure.
@@ -577,10 +587,14 @@ void Py_DecRef(PyObject *o);
 // `Py_DECREF`; not for direct use.
 void _Py_Dealloc(PyObject *o);
 
-// Returns `repr(o)` as a new reference to a str, or NULL with an exception set.
+// Returns `repr(o)` as a new reference to a str, or NULL with an exception set. A dict or
+// tuple that contains itself prints as `{...}` / `(...)`, as in CPython; nesting deeper than
+// 64 levels is a `RecursionError` (CPython allows about 1000; the lower limit keeps a tasklet's
+// 64 KiB stack safe).
 PyObject *PyObject_Repr(PyObject *o);
 
-// Returns `str(o)` as a new reference to a str, or NULL with an exception set.
+// Returns `str(o)` as a new reference to a str, or NULL with an exception set (`repr(o)`
+// when its type has no str of its own; the same nesting limit as `PyObject_Repr`).
 PyObject *PyObject_Str(PyObject *o);
 
 // Returns 1 if `o` is true, 0 if false, -1 with an exception set on error (e.g. NULL).
@@ -590,11 +604,16 @@ int PyObject_IsTrue(PyObject *o);
 int PyObject_Not(PyObject *o);
 
 // Returns the attribute `name` of `o` as a new reference, or NULL with an exception set
-// (`AttributeError` when there is no such attribute).
+// (`AttributeError` when there is no such attribute). A method from a type's method table
+// comes back bound to `o` (a new function object each time). Unlike CPython, looking a method
+// up on the type object itself (unbound) is an `AttributeError`.
 PyObject *PyObject_GetAttrString(PyObject *o, const char *name);
 
 // Sets the attribute `name` of `o` to `v` (borrowed; NULL deletes it). Returns 0, or -1 with
-// an exception set.
+// an exception set. Objects have no `__dict__` here (unlike CPython's exceptions and heap
+// types): only the attributes a type defines as writable can be set; anything else fails
+// with CPython's message for such an object (read-only attribute, `'T' object has no
+// attribute 'x'`, or `TypeError` for a static type).
 int PyObject_SetAttrString(PyObject *o, const char *name, PyObject *v);
 
 // Returns 1 if `o` has the attribute `name`, else 0. Never fails: errors (including NULL

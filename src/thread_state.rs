@@ -23,6 +23,12 @@ pub struct ThreadState {
     pub curexc: Option<Obj>,
     /// Where the last Rust panic on this thread happened, for the SystemError message.
     pub panic_location: Option<String>,
+    /// The containers whose `repr()` is being computed on this thread, innermost last (for
+    /// CPython's `{...}` / `(...)` on reference cycles; see `object::attr::ReprGuard`).
+    pub repr_active: Vec<usize>,
+    /// How deeply `repr()` / `str()` calls are nested on this thread (bounded, so that deep
+    /// or cyclic structures give a `RecursionError` rather than overflow a tasklet's stack).
+    pub repr_depth: usize,
 }
 
 thread_local! {

@@ -9,7 +9,10 @@ use crate::object::{call, dict, tuple, PyObject, PyResult};
 /// Returns a new reference to a function object for `ml`, bound to `self_` (may be NULL; it
 /// is passed as the C function's first argument) and `module` (may be NULL). `ml` is not
 /// copied and must outlive the function (make it static). Returns NULL with an exception set
-/// for bad arguments or bad `ml_flags`.
+/// for bad arguments or bad `ml_flags` (`SystemError("f() method: bad call flags")`): the
+/// calling convention must be `METH_VARARGS`, `METH_VARARGS | METH_KEYWORDS`, `METH_NOARGS` or
+/// `METH_O`, optionally with `METH_CLASS`, `METH_STATIC`, `METH_COEXIST`, `METH_STACKLESS`;
+/// other bits (e.g. `METH_FASTCALL`, not supported here) are refused.
 #[no_mangle]
 pub unsafe extern "C" fn PyCFunction_NewEx(
     ml: *mut PyMethodDef,

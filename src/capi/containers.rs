@@ -22,7 +22,8 @@ pub extern "C" fn PyTuple_New(size: isize) -> *mut PyObject {
 }
 
 /// Returns the item at `pos` of the tuple `p` as a **borrowed** reference, or NULL with an
-/// exception set (`IndexError` when out of range).
+/// exception set (`IndexError` when out of range; unlike CPython, a slot not yet filled by
+/// `PyTuple_SetItem` is a `SystemError` rather than NULL without an exception).
 #[no_mangle]
 pub unsafe extern "C" fn PyTuple_GetItem(p: *mut PyObject, pos: isize) -> *mut PyObject {
     entry(|| {

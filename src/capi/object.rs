@@ -33,7 +33,10 @@ pub unsafe extern "C" fn _Py_Dealloc(o: *mut PyObject) {
     let _ = std::panic::catch_unwind(|| unsafe { obj::dealloc(o) });
 }
 
-/// Returns `repr(o)` as a new reference to a str, or NULL with an exception set.
+/// Returns `repr(o)` as a new reference to a str, or NULL with an exception set. A dict or
+/// tuple that contains itself prints as `{...}` / `(...)`, as in CPython; nesting deeper than
+/// 64 levels is a `RecursionError` (CPython allows about 1000; the lower limit keeps a tasklet's
+/// 64 KiB stack safe).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_Repr(o: *mut PyObject) -> *mut PyObject {
     entry(|| {
@@ -42,7 +45,8 @@ pub unsafe extern "C" fn PyObject_Repr(o: *mut PyObject) -> *mut PyObject {
     })
 }
 
-/// Returns `str(o)` as a new reference to a str, or NULL with an exception set.
+/// Returns `str(o)` as a new reference to a str, or NULL with an exception set (`repr(o)`
+/// when its type has no str of its own; the same nesting limit as `PyObject_Repr`).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_Str(o: *mut PyObject) -> *mut PyObject {
     entry(|| {
@@ -70,7 +74,9 @@ pub unsafe extern "C" fn PyObject_Not(o: *mut PyObject) -> c_int {
 }
 
 /// Returns the attribute `name` of `o` as a new reference, or NULL with an exception set
-/// (`AttributeError` when there is no such attribute).
+/// (`AttributeError` when there is no such attribute). A method from a type's method table
+/// comes back bound to `o` (a new function object each time). Unlike CPython, looking a method
+/// up on the type object itself (unbound) is an `AttributeError`.
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_GetAttrString(
     o: *mut PyObject,
@@ -85,7 +91,10 @@ pub unsafe extern "C" fn PyObject_GetAttrString(
 }
 
 /// Sets the attribute `name` of `o` to `v` (borrowed; NULL deletes it). Returns 0, or -1 with
-/// an exception set.
+/// an exception set. Objects have no `__dict__` here (unlike CPython's exceptions and heap
+/// types): only the attributes a type defines as writable can be set; anything else fails
+/// with CPython's message for such an object (read-only attribute, `'T' object has no
+/// attribute 'x'`, or `TypeError` for a static type).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_SetAttrString(
     o: *mut PyObject,

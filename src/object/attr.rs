@@ -10,6 +10,7 @@ use super::cfunction;
 use super::typeobj::{self, AttrLookup, PyTypeObject};
 use super::{unicode, Obj, PyObject, PyResult};
 use crate::error::PyErr;
+use crate::thread_state;
 
 fn no_attribute(op: *mut PyObject, name: &str) -> PyErr {
     // SAFETY: op is live.
@@ -159,11 +160,78 @@ fn user_text(r: *mut PyObject, what: &str) -> PyResult<String> {
     }
 }
 
+/// How deeply `repr()`/`str()` may nest on one thread. CPython's limit is its recursion limit
+/// (1000 frames on an 8 MiB stack); one level here takes about 300-400 bytes of stack, so the
+/// limit is low enough to stay within about a third of a tasklet's 64 KiB stack: deeper (or
+/// cyclic, outside containers) structures give `RecursionError` instead of a stack overflow.
+pub const MAX_REPR_DEPTH: usize = 64;
+
+/// Counts one level of `repr()`/`str()` nesting for as long as it lives.
+struct DepthGuard;
+
+impl DepthGuard {
+    fn enter(what: &str) -> PyResult<DepthGuard> {
+        let ts = thread_state::current();
+        // SAFETY: a short borrow of this thread's own state.
+        let depth = unsafe { &mut (*ts).repr_depth };
+        if *depth >= MAX_REPR_DEPTH {
+            return Err(PyErr::new(
+                super::exception::recursion_error(),
+                format!("maximum recursion depth exceeded while getting the {what} of an object"),
+            ));
+        }
+        *depth += 1;
+        Ok(DepthGuard)
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        // SAFETY: a short borrow of this thread's own state.
+        unsafe { (*thread_state::current()).repr_depth -= 1 };
+    }
+}
+
+/// Marks a container whose `repr()` is being computed, as CPython's `Py_ReprEnter`: a
+/// container that holds itself prints as `{...}` / `(...)` instead of recursing forever.
+pub struct ReprGuard(usize);
+
+impl ReprGuard {
+    /// `None` when `op`'s repr is already being computed further up (a reference cycle).
+    pub fn enter(op: *mut PyObject) -> Option<ReprGuard> {
+        let key = op as usize;
+        // SAFETY: a short borrow of this thread's own state.
+        let active = unsafe { &mut (*thread_state::current()).repr_active };
+        if active.contains(&key) {
+            return None;
+        }
+        active.push(key);
+        Some(ReprGuard(key))
+    }
+}
+
+impl Drop for ReprGuard {
+    fn drop(&mut self) {
+        // SAFETY: a short borrow of this thread's own state.
+        let active = unsafe { &mut (*thread_state::current()).repr_active };
+        if let Some(i) = active.iter().rposition(|&k| k == self.0) {
+            active.remove(i);
+        }
+    }
+}
+
 /// `repr(op)` as Rust text.
 ///
 /// # Safety
 /// `op` is a live object.
 pub unsafe fn repr(op: *mut PyObject) -> PyResult<String> {
+    let _depth = DepthGuard::enter("repr")?;
+    // SAFETY: forwarded.
+    unsafe { repr_at_this_depth(op) }
+}
+
+/// [`repr`] without counting a nesting level (for `str`'s fallback to `repr`).
+unsafe fn repr_at_this_depth(op: *mut PyObject) -> PyResult<String> {
     // SAFETY: op is a live object (every caller holds a reference).
     let tp = unsafe { super::type_of(op) };
     enum R {
@@ -188,6 +256,7 @@ pub unsafe fn repr(op: *mut PyObject) -> PyResult<String> {
 /// # Safety
 /// `op` is a live object.
 pub unsafe fn str(op: *mut PyObject) -> PyResult<String> {
+    let _depth = DepthGuard::enter("str")?;
     // SAFETY: op is a live object.
     let tp = unsafe { super::type_of(op) };
     enum S {
@@ -203,7 +272,7 @@ pub unsafe fn str(op: *mut PyObject) -> PyResult<String> {
         // SAFETY: the op belongs to op's type chain.
         Some(S::Rust(f)) => unsafe { f(op) },
         // SAFETY: op is live.
-        None => unsafe { repr(op) },
+        None => unsafe { repr_at_this_depth(op) },
     }
 }
 

@@ -196,6 +196,9 @@ unsafe fn drop_dict(op: *mut PyObject) {
 }
 
 unsafe fn dict_repr(op: *mut PyObject) -> PyResult<String> {
+    let Some(_guard) = super::attr::ReprGuard::enter(op) else {
+        return Ok("{...}".to_owned());
+    };
     // SAFETY: op is a dict.
     let entries = unsafe { items(op) };
     let mut parts = Vec::with_capacity(entries.len());

@@ -142,6 +142,9 @@ unsafe fn drop_tuple(op: *mut PyObject) {
 }
 
 unsafe fn tuple_repr(op: *mut PyObject) -> PyResult<String> {
+    let Some(_guard) = super::attr::ReprGuard::enter(op) else {
+        return Ok("(...)".to_owned());
+    };
     // SAFETY: op is a tuple.
     let items = unsafe { items(op) };
     let mut parts = Vec::with_capacity(items.len());
