@@ -794,6 +794,22 @@ static void *thread_body(void *arg) {
     return NULL; /* the pending exception dies with the thread (valgrind: no leak) */
 }
 
+/* A thread that ends with an exception pending whose class has a finalizer that uses the
+ * library: the finalizer runs once, with the thread's state still usable (no leak). */
+static PyObject *FinalizedError;
+static int finalized_in_thread;
+static void finalized_error_fin(PyObject *self) {
+    (void)self;
+    finalized_in_thread++;
+    PyErr_SetString(PyExc_ValueError, "inside the finalizer");
+    PyErr_Clear();
+}
+static void *thread_ends_with_exception(void *arg) {
+    (void)arg;
+    PyErr_SetString(FinalizedError, "left pending");
+    return NULL;
+}
+
 static void test_threads(void) {
     PyErr_SetString(PyExc_TypeError, "main");
     pthread_t t;
@@ -801,6 +817,16 @@ static void test_threads(void) {
     pthread_join(t, NULL);
     CHECK_EQ_INT(thread_saw_exception, 0);
     CHECK_EXC(PyExc_TypeError, "main");
+
+    PyType_Slot slots[] = {{Py_tp_finalize, SLOT_FN(finalized_error_fin)}, {0, NULL}};
+    PyType_Spec spec = {"mod.FinalizedError", 0, 0, 0, slots};
+    FinalizedError = PyType_FromSpecWithBases(&spec, PyExc_Exception);
+    finalized_in_thread = 0;
+    pthread_create(&t, NULL, thread_ends_with_exception, NULL);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(finalized_in_thread, 1);
+    CHECK_EQ_INT(Py_REFCNT(FinalizedError), 1);
+    Py_DECREF(FinalizedError);
 }
 
 int main(void) {

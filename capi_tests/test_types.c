@@ -464,6 +464,49 @@ static PyObject *err_repr(PyObject *self) {
     return PyUnicode_FromString("<custom repr>");
 }
 
+/* tp_init of an exception subtype: gets the arguments, including keywords. */
+static PyObject *KwError;
+static int kwerror_init(PyObject *self, PyObject *args, PyObject *kwargs) {
+    struct err_data *d = PyObject_GetTypeData(self, (PyTypeObject *)KwError);
+    if (d == NULL) return -1;
+    d->code = (int)PyTuple_Size(args);
+    PyObject *code = kwargs ? PyDict_GetItemString(kwargs, "code") : NULL;
+    if (code != NULL) d->code = (int)PyLong_AsLong(code);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static void test_exception_init(void) {
+    PyType_Slot slots[] = {{Py_tp_init, SLOT_FN(kwerror_init)}, {0, NULL}};
+    PyType_Spec spec = {"types.KwError", -(int)sizeof(struct err_data), 0, 0, slots};
+    KwError = PyType_FromSpecWithBases(&spec, PyExc_RuntimeError);
+    CHECK(KwError != NULL);
+    if (KwError == NULL) return;
+    PyObject *args = PyTuple_New(2);
+    PyTuple_SetItem(args, 0, PyUnicode_FromString("a"));
+    PyTuple_SetItem(args, 1, PyUnicode_FromString("b"));
+    PyObject *e = PyObject_Call(KwError, args, NULL);
+    CHECK(e != NULL);
+    CHECK_EQ_INT(((struct err_data *)PyObject_GetTypeData(e, (PyTypeObject *)KwError))->code, 2);
+    CHECK_REPR(e, "KwError('a', 'b')"); /* args are still stored by BaseException */
+    Py_XDECREF(e);
+    PyObject *kw = PyDict_New();
+    PyObject *v = PyLong_FromLong(77);
+    PyDict_SetItemString(kw, "code", v);
+    e = PyObject_Call(KwError, args, kw); /* keywords go to tp_init */
+    CHECK(e != NULL);
+    CHECK_EQ_INT(((struct err_data *)PyObject_GetTypeData(e, (PyTypeObject *)KwError))->code, 77);
+    Py_XDECREF(e);
+    /* PyErr_SetString creates the instance through the type, so tp_init runs. */
+    PyErr_SetString(KwError, "msg");
+    e = PyErr_GetRaisedException();
+    CHECK_EQ_INT(((struct err_data *)PyObject_GetTypeData(e, (PyTypeObject *)KwError))->code, 1);
+    Py_XDECREF(e);
+    Py_DECREF(v);
+    Py_DECREF(kw);
+    Py_DECREF(args);
+    Py_DECREF(KwError);
+}
+
 static void test_exception_subtype(void) {
     PyType_Slot slots[] = {
         {Py_tp_finalize, SLOT_FN(myerror_finalize)},
@@ -759,6 +802,7 @@ int main(void) {
     test_heap_type();
     test_plain_type();
     test_exception_subtype();
+    test_exception_init();
     test_heap_subtype();
     test_spec_errors();
     CHECK_NO_EXC();

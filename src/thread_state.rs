@@ -6,6 +6,8 @@
 //! Invariants:
 //! - `TS` holds either NULL or the thread's live `ThreadState`; it has no destructor, so it can
 //!   be read at any time, even while the thread is being torn down.
+//! - At thread exit the state's objects are released before the state itself is freed, so
+//!   finalizers they run still find it.
 //! - Never hold a `&mut ThreadState` across anything that can run user code or release an
 //!   object (a release can run a finalizer that calls back into the library): take what you
 //!   need out, drop the borrow, then release.
@@ -41,11 +43,21 @@ struct Teardown;
 
 impl Drop for Teardown {
     fn drop(&mut self) {
-        let p = TS.with(|c| c.replace(ptr::null_mut()));
-        if !p.is_null() {
-            // SAFETY: p came from Box::into_raw in `current` and is no longer reachable.
-            drop(unsafe { Box::from_raw(p) });
+        if TS.with(|c| c.get()).is_null() {
+            return;
         }
+        // Release the objects the state holds while it is still installed: a release can run
+        // a finalizer, which uses this thread's state (and would otherwise create a new one
+        // that nothing frees). Bounded, in case finalizers keep raising.
+        for _ in 0..16 {
+            match swap_curexc(None) {
+                Some(exc) => drop(exc),
+                None => break,
+            }
+        }
+        let p = TS.with(|c| c.replace(ptr::null_mut()));
+        // SAFETY: p came from Box::into_raw in `current` and is no longer reachable.
+        drop(unsafe { Box::from_raw(p) });
     }
 }
 
@@ -77,7 +89,7 @@ pub fn swap_curexc(new: Option<Obj>) -> Option<Obj> {
     unsafe { std::mem::replace(&mut (*current()).curexc, new) }
 }
 
-/// A new reference to the pending exception, if any.
+/// The pending exception, if any (a **borrowed** pointer; NULL when none).
 pub fn peek_curexc() -> *mut crate::object::PyObject {
     // SAFETY: a short shared borrow of this thread's own state.
     unsafe {
