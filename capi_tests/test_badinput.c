@@ -485,7 +485,9 @@ static void test_objects(void) {
     EXPECT_FAIL(PyObject_Type(NULL), NULL, PyExc_SystemError, NULLMSG("PyObject_Type", "o"));
 
     /* Memory. */
+    EXPECT_FAIL(PyMem_Malloc(SIZE_MAX), NULL, PyExc_MemoryError, "");
     EXPECT_FAIL(PyMem_Calloc(SIZE_MAX, 2), NULL, PyExc_MemoryError, "");
+    EXPECT_FAIL(PyMem_Calloc(2, SIZE_MAX / 2), NULL, PyExc_MemoryError, "");
     PyMem_Free(NULL);
     CHECK_NO_EXC();
 }

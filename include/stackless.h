@@ -673,11 +673,13 @@ const char *PyType_GetName(PyTypeObject *tp);
 PyObject *PyObject_Type(PyObject *o);
 
 // Allocates `n` bytes (at least 1) with `malloc`. Returns NULL with `MemoryError` set when
-// memory runs out. Free with `PyMem_Free`.
+// memory runs out or `n` exceeds `PY_SSIZE_T_MAX` (unlike CPython, which sets no exception).
+// Free with `PyMem_Free`.
 void *PyMem_Malloc(size_t n);
 
 // Allocates `nelem * elsize` zeroed bytes (at least 1). Returns NULL with `MemoryError` set
-// on overflow or when memory runs out. Free with `PyMem_Free`.
+// on overflow, beyond `PY_SSIZE_T_MAX` bytes, or when memory runs out (CPython sets no
+// exception). Free with `PyMem_Free`.
 void *PyMem_Calloc(size_t nelem, size_t elsize);
 
 // Frees memory from `PyMem_Malloc`/`PyMem_Calloc`. NULL is ignored.

@@ -308,10 +308,16 @@ pub unsafe extern "C" fn PyObject_Type(o: *mut PyObject) -> *mut PyObject {
 }
 
 /// Allocates `n` bytes (at least 1) with `malloc`. Returns NULL with `MemoryError` set when
-/// memory runs out. Free with `PyMem_Free`.
+/// memory runs out or `n` exceeds `PY_SSIZE_T_MAX` (unlike CPython, which sets no exception).
+/// Free with `PyMem_Free`.
 #[no_mangle]
 pub unsafe extern "C" fn PyMem_Malloc(n: usize) -> *mut c_void {
     entry(|| {
+        // As CPython: sizes beyond PY_SSIZE_T_MAX fail without asking the allocator (which,
+        // under a sanitizer, may abort rather than return NULL).
+        if n > isize::MAX as usize {
+            return Err(PyErr::no_memory());
+        }
         // SAFETY: plain malloc.
         let p = unsafe { libc::malloc(n.max(1)) };
         if p.is_null() {
@@ -323,7 +329,8 @@ pub unsafe extern "C" fn PyMem_Malloc(n: usize) -> *mut c_void {
 }
 
 /// Allocates `nelem * elsize` zeroed bytes (at least 1). Returns NULL with `MemoryError` set
-/// on overflow or when memory runs out. Free with `PyMem_Free`.
+/// on overflow, beyond `PY_SSIZE_T_MAX` bytes, or when memory runs out (CPython sets no
+/// exception). Free with `PyMem_Free`.
 #[no_mangle]
 pub unsafe extern "C" fn PyMem_Calloc(nelem: usize, elsize: usize) -> *mut c_void {
     entry(|| {
@@ -332,7 +339,11 @@ pub unsafe extern "C" fn PyMem_Calloc(nelem: usize, elsize: usize) -> *mut c_voi
         } else {
             (nelem, elsize)
         };
-        // SAFETY: plain calloc (it checks the multiplication for overflow).
+        // As CPython: an overflowing or too large request fails without asking the allocator.
+        if n > isize::MAX as usize / e {
+            return Err(PyErr::no_memory());
+        }
+        // SAFETY: plain calloc.
         let p = unsafe { libc::calloc(n, e) };
         if p.is_null() {
             Err(PyErr::no_memory())
