@@ -576,7 +576,7 @@ static void test_new_exception(void) {
     CHECK_EQ_INT(PyType_Check(MyErr), 1);
     CHECK_EQ_INT(Py_REFCNT(MyErr), 1);
     CHECK_REPR(MyErr, "<class 'mod.MyErr'>");
-    CHECK_STR(PyType_GetName((PyTypeObject *)MyErr), "MyErr");
+    CHECK_STR(PyType_GetName((PyTypeObject *)MyErr), "mod.MyErr");
     PyObject *a = PyObject_GetAttrString(MyErr, "__module__");
     CHECK_OBJ_STR(a, "mod");
     Py_XDECREF(a);

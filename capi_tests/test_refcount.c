@@ -514,7 +514,7 @@ static void test_finalizer_resurrect(void) {
     CHECK(resurrected == o);
     CHECK_EQ_INT(Py_REFCNT(resurrected), 1);
     CHECK(PyObject_TypeCheck(resurrected, Py_TYPE(resurrected)));
-    CHECK_STR(PyType_GetName(Py_TYPE(resurrected)), "Phoenix");
+    CHECK_STR(PyType_GetName(Py_TYPE(resurrected)), "refcount.Phoenix");
     PyObject *keep = resurrected;
     Py_DECREF(keep); /* finalizer runs again, does not resurrect: freed */
     CHECK(resurrected == keep);

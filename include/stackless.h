@@ -663,10 +663,12 @@ PyObject *PyType_FromSpec(PyType_Spec *spec);
 // static type is a `TypeError`.
 void *PyObject_GetTypeData(PyObject *o, PyTypeObject *cls);
 
-// Returns the type's name, as its `__name__`: the part of the full name after the last dot
-// (`"tasklet"` for `_stackless.tasklet`, `"MyError"` for a class made by
-// `PyErr_NewException("mod.MyError", ...)`), as in CPython. The string is borrowed from the
-// type and lives as long as it. Returns NULL with an exception set when `tp` is not a type.
+// Returns the type's full name (e.g. `"_stackless.tasklet"`, `"int"`, `"mod.MyError"` for a
+// class made by `PyErr_NewException("mod.MyError", ...)`), borrowed from the type (it lives
+// as long as the type), or NULL with an exception set when `tp` is not a type. Unlike
+// CPython 3.12, whose `PyType_GetName` returns a new reference to a str holding `__name__`
+// (the part after the last dot), this returns the C string CPython keeps in `tp_name`, which
+// is what error messages show; get `__name__` with `PyObject_GetAttrString(tp, "__name__")`.
 const char *PyType_GetName(PyTypeObject *tp);
 
 // Returns a new reference to the type of `o` (NULL with an exception set for NULL).

@@ -281,19 +281,18 @@ pub unsafe extern "C" fn PyObject_GetTypeData(
     })
 }
 
-/// Returns the type's name, as its `__name__`: the part of the full name after the last dot
-/// (`"tasklet"` for `_stackless.tasklet`, `"MyError"` for a class made by
-/// `PyErr_NewException("mod.MyError", ...)`), as in CPython. The string is borrowed from the
-/// type and lives as long as it. Returns NULL with an exception set when `tp` is not a type.
+/// Returns the type's full name (e.g. `"_stackless.tasklet"`, `"int"`, `"mod.MyError"` for a
+/// class made by `PyErr_NewException("mod.MyError", ...)`), borrowed from the type (it lives
+/// as long as the type), or NULL with an exception set when `tp` is not a type. Unlike
+/// CPython 3.12, whose `PyType_GetName` returns a new reference to a str holding `__name__`
+/// (the part after the last dot), this returns the C string CPython keeps in `tp_name`, which
+/// is what error messages show; get `__name__` with `PyObject_GetAttrString(tp, "__name__")`.
 #[no_mangle]
 pub unsafe extern "C" fn PyType_GetName(tp: *mut PyTypeObject) -> *const c_char {
     entry(|| {
         let tp = type_arg(tp, "PyType_GetName", "tp")?;
-        let full = typeobj::name(tp);
-        let short = typeobj::short_name(tp);
-        // SAFETY: `short` is a suffix of the NUL-terminated `tp_name`, so the pointer stays
-        // inside it and the string ends at the same NUL.
-        Ok(unsafe { (*tp).tp_name.add(full.len() - short.len()) })
+        // SAFETY: tp is a live type.
+        Ok(unsafe { (*tp).tp_name })
     })
 }
 
