@@ -66,6 +66,12 @@ typedef int (slp_schedule_hook_func)(PyTaskletObject *from, PyTaskletObject *to)
 // not ticks.
 #define PY_WATCHDOG_TIME 16
 
+// How deeply `repr()`/`str()` may nest on one thread. CPython's limit is its recursion limit
+// (1000 frames on an 8 MiB stack); one level here takes about 300-400 bytes of stack, so the
+// limit is low enough to stay within about a third of a tasklet's 64 KiB stack: deeper (or
+// cyclic, outside containers) structures give `RecursionError` instead of a stack overflow.
+#define MAX_REPR_DEPTH 64
+
 // `METH_VARARGS`: called as `f(self, args_tuple)`.
 #define METH_VARARGS 1
 
@@ -336,7 +342,10 @@ extern PyTypeObject PyTasklet_Type;
 // Returns a new reference to a function object for `ml`, bound to `self_` (may be NULL; it
 // is passed as the C function's first argument) and `module` (may be NULL). `ml` is not
 // copied and must outlive the function (make it static). Returns NULL with an exception set
-// for bad arguments or bad `ml_flags`.
+// for bad arguments or bad `ml_flags` (`SystemError("f() method: bad call flags")`): the
+// calling convention must be `METH_VARARGS`, `METH_VARARGS | METH_KEYWORDS`, `METH_NOARGS` or
+// `METH_O`, optionally with `METH_CLASS`, `METH_STATIC`, `METH_COEXIST`, `METH_STACKLESS`;
+// other bits (e.g. `METH_FASTCALL`, not supported here) are refused.
 PyObject *PyCFunction_NewEx(PyMethodDef *ml, PyObject *self_, PyObject *module);
 
 // `PyCFunction_NewEx(ml, self_, NULL)`.
@@ -486,11 +495,13 @@ void PyChannel_SetScheduleAll(PyChannelObject *self_, int val);
 int PyChannel_GetBalance(PyChannelObject *self_);
 
 // Returns a new reference to a tuple of `size` empty slots, to be filled with
-// `PyTuple_SetItem` before use; NULL with an exception set for a negative size.
+// `PyTuple_SetItem` before use; NULL with an exception set (`SystemError` for a negative
+// size, `MemoryError` when the memory cannot be had).
 PyObject *PyTuple_New(ptrdiff_t size);
 
 // Returns the item at `pos` of the tuple `p` as a **borrowed** reference, or NULL with an
-// exception set (`IndexError` when out of range).
+// exception set (`IndexError` when out of range; unlike CPython, a slot not yet filled by
+// `PyTuple_SetItem` is a `SystemError` rather than NULL without an exception).
 PyObject *PyTuple_GetItem(PyObject *p, ptrdiff_t pos);
 
 // Stores `o` at `pos` of the tuple `p`. **Steals** the reference to `o`, even on failure.
@@ -519,8 +530,9 @@ int PyDict_SetItem(PyObject *p, PyObject *key, PyObject *val);
 int PyDict_SetItemString(PyObject *p, const char *key, PyObject *val);
 
 // Returns `p[key]` as a **borrowed** reference, or NULL **without** an exception when the key
-// is missing. Errors (bad arguments) also give NULL; they are reported and cleared, as
-// CPython's `PyDict_GetItem` suppresses errors. Prefer `PyDict_GetItemWithError`.
+// is missing. Never fails: bad arguments (NULL, `p` not a dict) also give NULL without an
+// exception, and an exception that was pending before the call is left as it was, as
+// CPython's `PyDict_GetItem` does. Prefer `PyDict_GetItemWithError`.
 PyObject *PyDict_GetItem(PyObject *p, PyObject *key);
 
 // Returns `p[key]` as a **borrowed** reference; NULL without an exception when the key is
@@ -528,7 +540,8 @@ PyObject *PyDict_GetItem(PyObject *p, PyObject *key);
 PyObject *PyDict_GetItemWithError(PyObject *p, PyObject *key);
 
 // Returns `p[key]` for a UTF-8 string key as a **borrowed** reference, or NULL without an
-// exception when missing (errors are cleared, as in CPython).
+// exception when missing. Never fails: bad arguments also give NULL without an exception, and
+// a pending exception is left as it was, as in CPython.
 PyObject *PyDict_GetItemString(PyObject *p, const char *key);
 
 // Removes `p[key]`. Returns 0, or -1 with an exception set (`KeyError` when missing).
@@ -577,18 +590,22 @@ void PyErr_Clear(void);
 // Moves the pending exception out of the indicator (clearing it) as three **new**
 // references: its type, its (normalized) instance and its traceback (NULL when none). With
 // no exception pending all three are NULL. If any pointer argument is NULL nothing is
-// fetched and a `SystemError` is set instead.
+// fetched and a `SystemError` is set instead (with the pending exception as its context).
 void PyErr_Fetch(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback);
 
 // Sets the error indicator from a (type, value, traceback) triple, **stealing** all three
-// references (any may be NULL). `type` NULL clears the indicator. `value` is normalized as
-// in `PyErr_SetObject`; a non-NULL traceback is attached to the exception. Replaces any
-// pending exception.
+// references (any may be NULL), even when it fails. `type` NULL clears the indicator. `value`
+// is normalized as in `PyErr_SetObject`; the traceback (NULL or `None` for none) becomes the
+// exception's `__traceback__` (tracebacks are opaque objects here: any object is kept as is).
+// A `type` that is not an exception class sets a `SystemError` instead. Replaces any pending
+// exception.
 void PyErr_Restore(PyObject *type_, PyObject *value, PyObject *traceback);
 
 // Normalizes a fetched triple in place: afterwards `*pvalue` is an instance of `*ptype` and
-// `*ptype` is its class. The references are owned by the caller before and after. On error
-// the triple is replaced by the error that occurred (and no exception is left set).
+// `*ptype` is its class. The references are owned by the caller before and after; the
+// traceback is left as it is (`ptraceback` may be NULL). When normalizing fails the pair is
+// replaced by the error that occurred (and no exception is left set). NULL `ptype` or `pvalue`
+// sets a `SystemError`.
 void PyErr_NormalizeException(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback);
 
 // Takes the pending exception instance out of the indicator (clearing it) as a **new**
@@ -622,17 +639,20 @@ int PyErr_BadArgument(void);
 // Sets `SystemError("bad argument to internal function")`.
 void PyErr_BadInternalCall(void);
 
-// Prints the pending exception to stderr as `Name: message` (with its `__context__` chain)
-// and clears it. Nothing happens when no exception is pending. Unlike CPython, a pending
-// `SystemExit` does not exit the process.
+// Prints the pending exception to stderr as `Name: message` and clears it. Its chain comes
+// first, as in CPython: the `__cause__` ("The above exception was the direct cause of the
+// following exception:") or else the `__context__` ("During handling of the above exception,
+// another exception occurred:"). Nothing happens when no exception is pending. Unlike
+// CPython, there is no traceback, and a pending `SystemExit` does not exit the process.
 void PyErr_Print(void);
 
 // `PyErr_Print()`; the flag is accepted for compatibility.
 void PyErr_PrintEx(int set_sys_last_vars);
 
 // Reports the pending exception as unraisable (an error that cannot be propagated, e.g. in
-// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (when `obj` is not
-// NULL) and the exception to stderr, then clears it.
+// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (unless `obj` is
+// NULL or `None`) and the exception as `PyErr_Print` does to stderr, then clears it. Nothing
+// happens when no exception is pending.
 void PyErr_WriteUnraisable(PyObject *obj_);
 
 // Returns 1 if `o` is an exception instance, else 0.
@@ -650,12 +670,17 @@ PyObject *PyException_GetArgs(PyObject *exc_);
 PyObject *PyException_GetContext(PyObject *exc_);
 
 // Sets the `__context__` of `exc`, **stealing** the reference to `ctx` (NULL clears it).
+// Unlike CPython, `ctx` is checked: anything but an exception instance leaves a `TypeError`
+// set (the reference is still stolen).
 void PyException_SetContext(PyObject *exc_, PyObject *ctx);
 
 // Returns a new reference to the `__cause__` of `exc`, or NULL without an exception.
 PyObject *PyException_GetCause(PyObject *exc_);
 
 // Sets the `__cause__` of `exc`, **stealing** the reference to `cause` (NULL clears it).
+// `PyErr_Print` then shows the cause instead of the context. Unlike CPython, `cause` is
+// checked: anything but an exception instance leaves a `TypeError` set (the reference is
+// still stolen).
 void PyException_SetCause(PyObject *exc_, PyObject *cause);
 
 // Returns a new reference to an int with value `v` (NULL only if memory runs out).
@@ -682,7 +707,8 @@ ptrdiff_t PyLong_AsSsize_t(PyObject *o);
 long long PyLong_AsLongLong(PyObject *o);
 
 // Returns the value of the int `o` as `unsigned long`; `(unsigned long)-1` with an exception
-// set on error (`OverflowError` for negative values).
+// set on error (`OverflowError("can't convert negative value to unsigned int")` for negative
+// values, as CPython).
 unsigned long PyLong_AsUnsignedLong(PyObject *o);
 
 // Returns 1 if `o` is an int or an instance of a subtype (bool included), else 0.
@@ -712,10 +738,14 @@ void Py_DecRef(PyObject *o);
 // `Py_DECREF`; not for direct use.
 void _Py_Dealloc(PyObject *o);
 
-// Returns `repr(o)` as a new reference to a str, or NULL with an exception set.
+// Returns `repr(o)` as a new reference to a str, or NULL with an exception set. A dict or
+// tuple that contains itself prints as `{...}` / `(...)`, as in CPython; nesting deeper than
+// 64 levels is a `RecursionError` (CPython allows about 1000; the lower limit keeps a tasklet's
+// 64 KiB stack safe).
 PyObject *PyObject_Repr(PyObject *o);
 
-// Returns `str(o)` as a new reference to a str, or NULL with an exception set.
+// Returns `str(o)` as a new reference to a str, or NULL with an exception set (`repr(o)`
+// when its type has no str of its own; the same nesting limit as `PyObject_Repr`).
 PyObject *PyObject_Str(PyObject *o);
 
 // Returns 1 if `o` is true, 0 if false, -1 with an exception set on error (e.g. NULL).
@@ -725,11 +755,16 @@ int PyObject_IsTrue(PyObject *o);
 int PyObject_Not(PyObject *o);
 
 // Returns the attribute `name` of `o` as a new reference, or NULL with an exception set
-// (`AttributeError` when there is no such attribute).
+// (`AttributeError` when there is no such attribute). A method from a type's method table
+// comes back bound to `o` (a new function object each time). Unlike CPython, looking a method
+// up on the type object itself (unbound) is an `AttributeError`.
 PyObject *PyObject_GetAttrString(PyObject *o, const char *name);
 
 // Sets the attribute `name` of `o` to `v` (borrowed; NULL deletes it). Returns 0, or -1 with
-// an exception set.
+// an exception set. Objects have no `__dict__` here (unlike CPython's exceptions and heap
+// types): only the attributes a type defines as writable can be set; anything else fails
+// with CPython's message for such an object (read-only attribute, `'T' object has no
+// attribute 'x'`, or `TypeError` for a static type).
 int PyObject_SetAttrString(PyObject *o, const char *name, PyObject *v);
 
 // Returns 1 if `o` has the attribute `name`, else 0. Never fails: errors (including NULL
@@ -747,10 +782,12 @@ int PyObject_SetAttr(PyObject *o, PyObject *name, PyObject *v);
 // Returns 1 if `o` has the attribute named by the str `name`, else 0 (never fails).
 int PyObject_HasAttr(PyObject *o, PyObject *name);
 
-// Returns 1 if `a` is `b` or a subtype of it, else 0 (also 0 for NULL arguments).
+// Returns 1 if `a` is `b` or a subtype of it, else 0. Never fails: NULL arguments and
+// objects that are not types also give 0.
 int PyType_IsSubtype(PyTypeObject *a, PyTypeObject *b);
 
-// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0 (also 0 for NULL).
+// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0. Never fails (0 for
+// NULL arguments).
 int PyObject_TypeCheck(PyObject *o, PyTypeObject *tp);
 
 // Returns 1 if `o` is a type object, else 0.
@@ -771,23 +808,31 @@ PyObject *PyType_FromSpec(PyType_Spec *spec);
 
 // Returns a pointer to the per-object data that `cls` (a heap type made with a negative
 // basicsize) added to `o`, which must be an instance of `cls` or a subtype. The memory is
-// zero-filled when the object is created and lives as long as `o`. Returns NULL with an
-// exception set on bad arguments.
+// zero-filled when the object is created, aligned to 16 bytes, and lives as long as `o`.
+// (For a heap type with a positive basicsize it is the part after the base's instance.)
+// Returns NULL with an exception set on bad arguments; unlike CPython, `cls` is checked: a
+// static type is a `TypeError`.
 void *PyObject_GetTypeData(PyObject *o, PyTypeObject *cls);
 
-// Returns the type's full name (e.g. `"_stackless.tasklet"`), borrowed from the type, or
-// NULL with an exception set.
+// Returns the type's full name (e.g. `"_stackless.tasklet"`, `"int"`, `"mod.MyError"` for a
+// class made by `PyErr_NewException("mod.MyError", ...)`), borrowed from the type (it lives
+// as long as the type), or NULL with an exception set when `tp` is not a type. Unlike
+// CPython 3.12, whose `PyType_GetName` returns a new reference to a str holding `__name__`
+// (the part after the last dot), this returns the C string CPython keeps in `tp_name`, which
+// is what error messages show; get `__name__` with `PyObject_GetAttrString(tp, "__name__")`.
 const char *PyType_GetName(PyTypeObject *tp);
 
 // Returns a new reference to the type of `o` (NULL with an exception set for NULL).
 PyObject *PyObject_Type(PyObject *o);
 
 // Allocates `n` bytes (at least 1) with `malloc`. Returns NULL with `MemoryError` set when
-// memory runs out. Free with `PyMem_Free`.
+// memory runs out or `n` exceeds `PY_SSIZE_T_MAX` (unlike CPython, which sets no exception).
+// Free with `PyMem_Free`.
 void *PyMem_Malloc(size_t n);
 
 // Allocates `nelem * elsize` zeroed bytes (at least 1). Returns NULL with `MemoryError` set
-// on overflow or when memory runs out. Free with `PyMem_Free`.
+// on overflow, beyond `PY_SSIZE_T_MAX` bytes, or when memory runs out (CPython sets no
+// exception). Free with `PyMem_Free`.
 void *PyMem_Calloc(size_t nelem, size_t elsize);
 
 // Frees memory from `PyMem_Malloc`/`PyMem_Calloc`. NULL is ignored.
@@ -1098,11 +1143,14 @@ unsigned long PyTasklet_GetThreadId(PyTaskletObject *task_);
 int PyTasklet_SetStackSize(PyTaskletObject *task_, size_t size);
 
 // Returns a new reference to a str decoded from the NUL-terminated UTF-8 string `s`, or NULL
-// with an exception set (`SystemError` for NULL, `ValueError` for invalid UTF-8).
+// with an exception set (`SystemError` for NULL; for invalid UTF-8 a `ValueError` with the
+// message of CPython's `UnicodeDecodeError`, e.g. `'utf-8' codec can't decode byte 0xff in
+// position 0: invalid start byte`).
 PyObject *PyUnicode_FromString(const char *s);
 
 // Returns a new reference to a str decoded from `size` bytes of UTF-8 at `s` (`s` may be
-// NULL only when `size` is 0), or NULL with an exception set.
+// NULL only when `size` is 0), or NULL with an exception set (`ValueError` for invalid
+// UTF-8, as `PyUnicode_FromString`).
 PyObject *PyUnicode_FromStringAndSize(const char *s, ptrdiff_t size);
 
 // Returns the UTF-8 text of the str `o`, NUL-terminated and borrowed from `o` (valid while
@@ -1126,7 +1174,9 @@ int PyUnicode_Check(PyObject *o);
 int PyUnicode_CheckExact(PyObject *o);
 
 // Returns a new reference to a bytes object holding a copy of `size` bytes at `s`. `s` may
-// be NULL, giving `size` zero bytes. Returns NULL with an exception set for a negative size.
+// be NULL, giving `size` zero bytes (which may be written through `PyBytes_AsString` before
+// the object is shared). Returns NULL with an exception set (`SystemError` for a negative
+// size, `MemoryError` when the memory cannot be had).
 PyObject *PyBytes_FromStringAndSize(const char *s, ptrdiff_t size);
 
 // Returns a new reference to a bytes object holding a copy of the NUL-terminated string `s`

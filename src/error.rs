@@ -107,6 +107,68 @@ impl PyErr {
         !thread_state::peek_curexc().is_null()
     }
 
+    /// The text `PyErr_Print` writes for this exception: `Name: message` (or just `Name` when
+    /// the message is empty), preceded by its chain as CPython prints it: the `__cause__`
+    /// ("direct cause") when there is one, else the `__context__` ("during handling").
+    /// Without tracebacks there is no `Traceback (most recent call last):` block. The result
+    /// ends with a newline.
+    pub fn report_text(&self) -> String {
+        const CAUSE: &str =
+            "\nThe above exception was the direct cause of the following exception:\n\n";
+        const CONTEXT: &str =
+            "\nDuring handling of the above exception, another exception occurred:\n\n";
+        // Walk from this exception down its chain (bounded, in case of a cycle), then print
+        // the oldest first.
+        let mut parts: Vec<(String, &str)> = Vec::new();
+        let mut cur = Some(self.value.clone());
+        while let Some(c) = cur.take() {
+            if parts.len() > 32 {
+                break;
+            }
+            let name = exc::display_name(c.type_ptr());
+            // SAFETY: c is a live exception.
+            let line = match unsafe { crate::object::attr::str(c.as_ptr()) } {
+                Ok(s) if s.is_empty() => format!("{name}\n"),
+                Ok(s) => format!("{name}: {s}\n"),
+                Err(_) => format!("{name}: <exception str() failed>\n"),
+            };
+            // SAFETY: c is an exception instance; the fields are only read.
+            let f = unsafe { exc::fields(c.as_ptr()) };
+            let (next, sep) = match (&f.cause, &f.context) {
+                (Some(cause), _) => (Some(cause.clone()), CAUSE),
+                (None, Some(ctx)) => (Some(ctx.clone()), CONTEXT),
+                (None, None) => (None, ""),
+            };
+            parts.push((line, sep));
+            cur = next;
+        }
+        let mut out = String::new();
+        // Each entry's separator introduces it after the (older) exception it chains to.
+        for (line, sep) in parts.iter().rev() {
+            out.push_str(sep);
+            out.push_str(line);
+        }
+        out
+    }
+
+    /// Reports an exception that cannot be propagated (CPython's unraisable hook): writes
+    /// `Exception ignored in: <repr(obj)>` (unless `obj` is NULL or `None`) and the exception to
+    /// stderr.
+    ///
+    /// # Safety
+    /// `obj` is NULL or a live object.
+    pub unsafe fn write_unraisable(self, obj: *mut crate::object::PyObject) {
+        let mut text = String::new();
+        if !obj.is_null() && obj != crate::object::singletons::none() {
+            // SAFETY: obj is live.
+            let r = unsafe { crate::object::attr::repr(obj) }
+                .unwrap_or_else(|_| "<object repr() failed>".into());
+            text.push_str(&format!("Exception ignored in: {r}\n"));
+        }
+        text.push_str(&self.report_text());
+        write_stderr(&text);
+    }
+
     /// Takes the pending exception that a user callback reported with a failure value, or
     /// makes a SystemError saying the callback broke the protocol.
     pub fn take_or_system_error(what: &str) -> PyErr {
@@ -114,8 +176,70 @@ impl PyErr {
     }
 }
 
+/// Writes text to stderr in one piece (the library prints only when asked to).
+pub fn write_stderr(text: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}
+
 impl std::fmt::Debug for PyErr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "PyErr({:?})", self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::exception as exc;
+
+    #[test]
+    fn report_text_prints_the_chain_oldest_first() {
+        let first = PyErr::new(exc::value_error(), "first");
+        let second = PyErr::new(exc::type_error(), "second");
+        // SAFETY: both are exception instances.
+        unsafe { exc::fields(second.value().as_ptr()).context = Some(first.into_value()) };
+        assert_eq!(
+            second.report_text(),
+            "ValueError: first\n\nDuring handling of the above exception, another exception \
+             occurred:\n\nTypeError: second\n"
+        );
+        let cause = PyErr::new(exc::key_error(), "c");
+        // SAFETY: an exception instance.
+        unsafe { exc::fields(second.value().as_ptr()).cause = Some(cause.into_value()) };
+        assert_eq!(
+            second.report_text(),
+            "KeyError: 'c'\n\nThe above exception was the direct cause of the following \
+             exception:\n\nTypeError: second\n"
+        );
+        let bare = PyErr::no_memory();
+        assert_eq!(bare.report_text(), "MemoryError\n");
+    }
+
+    #[test]
+    fn a_context_cycle_does_not_hang() {
+        let a = PyErr::new(exc::value_error(), "a");
+        let b = PyErr::new(exc::value_error(), "b");
+        // SAFETY: exception instances; the cycle is broken below.
+        unsafe {
+            exc::fields(a.value().as_ptr()).context = Some(b.value().clone());
+            exc::fields(b.value().as_ptr()).context = Some(a.value().clone());
+        }
+        assert!(a.report_text().lines().count() > 10);
+        // SAFETY: as above.
+        unsafe { exc::fields(a.value().as_ptr()).context = None };
+    }
+
+    #[test]
+    fn restore_and_fetch_keep_identity() {
+        let e = PyErr::new(exc::runtime_error(), "x");
+        let p = e.value().as_ptr();
+        e.restore();
+        assert!(PyErr::occurred());
+        let back = PyErr::fetch().unwrap();
+        assert_eq!(back.value().as_ptr(), p);
+        assert!(!PyErr::occurred());
     }
 }

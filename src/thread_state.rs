@@ -12,6 +12,8 @@
 //! Invariants:
 //! - `TS` holds either NULL or the thread's live `ThreadState`; it has no destructor, so it can
 //!   be read at any time, even while the thread is being torn down.
+//! - At thread exit the state's objects are released before the state itself is freed, so
+//!   finalizers they run still find it.
 
 use std::cell::Cell;
 use std::ffi::c_ulong;
@@ -29,6 +31,12 @@ pub struct ThreadState {
     pub curexc: Cell<Option<Obj>>,
     /// Where the last Rust panic on this thread happened, for the SystemError message.
     pub panic_location: Cell<Option<String>>,
+    /// The containers whose `repr()` is being computed on this thread, innermost last (for
+    /// CPython's `{...}` / `(...)` on reference cycles; see `object::attr::ReprGuard`).
+    pub repr_active: std::cell::RefCell<Vec<usize>>,
+    /// How deeply `repr()` / `str()` calls are nested on this thread (bounded, so that deep
+    /// or cyclic structures give a `RecursionError` rather than overflow a tasklet's stack).
+    pub repr_depth: Cell<usize>,
     /// The thread's scheduler: main tasklet, run queue, watchdogs, stacks.
     pub sched: Scheduler,
     /// A number no other thread of this process ever gets (OS thread ids are reused).
@@ -94,6 +102,15 @@ impl Drop for Teardown {
         // SAFETY: p is this thread's live state; teardown may call back into the library,
         // which still finds it through TS until the end.
         let keep = unsafe { (*p).sched.teardown(&*p) };
+        // Release the objects the state holds while it is still installed: a release can run
+        // a finalizer, which uses this thread's state (and would otherwise create a new one
+        // that nothing frees). Bounded, in case finalizers keep raising.
+        for _ in 0..16 {
+            match swap_curexc(None) {
+                Some(exc) => drop(exc),
+                None => break,
+            }
+        }
         // SAFETY: p is still live.
         let serial = unsafe { (*p).serial };
         threads().retain(|r| r.serial != serial);
@@ -132,6 +149,8 @@ fn create() -> &'static ThreadState {
     let p = Box::into_raw(Box::new(ThreadState {
         curexc: Cell::new(None),
         panic_location: Cell::new(None),
+        repr_active: std::cell::RefCell::new(Vec::new()),
+        repr_depth: Cell::new(0),
         sched: Scheduler::new(),
         serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
     }));

@@ -9,16 +9,29 @@ use crate::object::{call, dict, tuple, PyObject, PyResult};
 /// Returns a new reference to a function object for `ml`, bound to `self_` (may be NULL; it
 /// is passed as the C function's first argument) and `module` (may be NULL). `ml` is not
 /// copied and must outlive the function (make it static). Returns NULL with an exception set
-/// for bad arguments or bad `ml_flags`.
+/// for bad arguments or bad `ml_flags` (`SystemError("f() method: bad call flags")`): the
+/// calling convention must be `METH_VARARGS`, `METH_VARARGS | METH_KEYWORDS`, `METH_NOARGS` or
+/// `METH_O`, optionally with `METH_CLASS`, `METH_STATIC`, `METH_COEXIST`, `METH_STACKLESS`;
+/// other bits (e.g. `METH_FASTCALL`, not supported here) are refused.
 #[no_mangle]
 pub unsafe extern "C" fn PyCFunction_NewEx(
     ml: *mut PyMethodDef,
     self_: *mut PyObject,
     module: *mut PyObject,
 ) -> *mut PyObject {
+    // SAFETY: forwarded.
+    unsafe { new_function(ml, self_, module, "PyCFunction_NewEx") }
+}
+
+unsafe fn new_function(
+    ml: *mut PyMethodDef,
+    self_: *mut PyObject,
+    module: *mut PyObject,
+    func: &str,
+) -> *mut PyObject {
     entry(|| {
         if ml.is_null() {
-            return Err(super::boundary::null_arg("PyCFunction_NewEx", "ml"));
+            return Err(super::boundary::null_arg(func, "ml"));
         }
         // SAFETY: ml is valid and static (C contract); self_ and module NULL or live.
         Ok(unsafe { cfunction::new(ml, self_, module)? }.into_raw())
@@ -32,7 +45,7 @@ pub unsafe extern "C" fn PyCFunction_New(
     self_: *mut PyObject,
 ) -> *mut PyObject {
     // SAFETY: forwarded.
-    unsafe { PyCFunction_NewEx(ml, self_, std::ptr::null_mut()) }
+    unsafe { new_function(ml, self_, std::ptr::null_mut(), "PyCFunction_New") }
 }
 
 /// Returns 1 if `o` is a built-in function object, else 0.
@@ -82,17 +95,17 @@ pub unsafe extern "C" fn PyObject_CallObject(
     callable: *mut PyObject,
     args: *mut PyObject,
 ) -> *mut PyObject {
+    // SAFETY: forwarded.
+    unsafe { call_object(callable, args, "PyObject_CallObject") }
+}
+
+unsafe fn call_object(callable: *mut PyObject, args: *mut PyObject, func: &str) -> *mut PyObject {
     entry(|| {
         if args.is_null() {
             let empty = tuple::empty();
-            return call_checked(
-                callable,
-                empty.as_ptr(),
-                std::ptr::null_mut(),
-                "PyObject_CallObject",
-            );
+            return call_checked(callable, empty.as_ptr(), std::ptr::null_mut(), func);
         }
-        call_checked(callable, args, std::ptr::null_mut(), "PyObject_CallObject")
+        call_checked(callable, args, std::ptr::null_mut(), func)
     })
 }
 
@@ -100,7 +113,7 @@ pub unsafe extern "C" fn PyObject_CallObject(
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_CallNoArgs(callable: *mut PyObject) -> *mut PyObject {
     // SAFETY: forwarded.
-    unsafe { PyObject_CallObject(callable, std::ptr::null_mut()) }
+    unsafe { call_object(callable, std::ptr::null_mut(), "PyObject_CallNoArgs") }
 }
 
 /// Calls `callable(arg)` (`arg` is borrowed). Returns a new reference, or NULL with an

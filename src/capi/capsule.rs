@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::boundary::{entry, non_null};
+use super::boundary::{entry, entry_or, non_null};
 use crate::error::PyErr;
 use crate::object::capsule::{self, capsule_type, PyCapsule, PyCapsule_Destructor};
 use crate::object::{self as obj, PyObject};
@@ -99,13 +99,9 @@ pub unsafe extern "C" fn PyCapsule_GetContext(capsule: *mut PyObject) -> *mut c_
 /// `capsule` is not a capsule.
 #[no_mangle]
 pub unsafe extern "C" fn PyCapsule_GetDestructor(capsule: *mut PyObject) -> PyCapsule_Destructor {
-    match capsule_arg(capsule, "PyCapsule_GetDestructor") {
-        Ok(c) => c.destructor,
-        Err(e) => {
-            e.restore();
-            None
-        }
-    }
+    entry_or(None, || {
+        Ok(capsule_arg(capsule, "PyCapsule_GetDestructor")?.destructor)
+    })
 }
 
 /// Replaces the pointer (must not be NULL). Returns 0, or -1 with an exception set.
@@ -162,10 +158,9 @@ pub unsafe extern "C" fn PyCapsule_SetDestructor(
 /// Returns 1 if `capsule` is a capsule whose name matches `name`, else 0. Never fails.
 #[no_mangle]
 pub unsafe extern "C" fn PyCapsule_IsValid(capsule: *mut PyObject, name: *const c_char) -> c_int {
-    match checked(capsule, name, "PyCapsule_IsValid") {
-        Ok(_) => 1,
-        Err(_) => 0,
-    }
+    entry_or(0, || {
+        Ok(checked(capsule, name, "PyCapsule_IsValid").is_ok() as c_int)
+    })
 }
 
 /// Returns 1 if `o` is a capsule, else 0.

@@ -9,7 +9,8 @@ use crate::object::tuple::{self, tuple_type};
 use crate::object::{self as obj, unicode, PyObject};
 
 /// Returns a new reference to a tuple of `size` empty slots, to be filled with
-/// `PyTuple_SetItem` before use; NULL with an exception set for a negative size.
+/// `PyTuple_SetItem` before use; NULL with an exception set (`SystemError` for a negative
+/// size, `MemoryError` when the memory cannot be had).
 #[no_mangle]
 pub extern "C" fn PyTuple_New(size: isize) -> *mut PyObject {
     entry(|| {
@@ -21,7 +22,8 @@ pub extern "C" fn PyTuple_New(size: isize) -> *mut PyObject {
 }
 
 /// Returns the item at `pos` of the tuple `p` as a **borrowed** reference, or NULL with an
-/// exception set (`IndexError` when out of range).
+/// exception set (`IndexError` when out of range; unlike CPython, a slot not yet filled by
+/// `PyTuple_SetItem` is a `SystemError` rather than NULL without an exception).
 #[no_mangle]
 pub unsafe extern "C" fn PyTuple_GetItem(p: *mut PyObject, pos: isize) -> *mut PyObject {
     entry(|| {
@@ -136,15 +138,22 @@ pub unsafe extern "C" fn PyDict_SetItemString(
 }
 
 /// Returns `p[key]` as a **borrowed** reference, or NULL **without** an exception when the key
-/// is missing. Errors (bad arguments) also give NULL; they are reported and cleared, as
-/// CPython's `PyDict_GetItem` suppresses errors. Prefer `PyDict_GetItemWithError`.
+/// is missing. Never fails: bad arguments (NULL, `p` not a dict) also give NULL without an
+/// exception, and an exception that was pending before the call is left as it was, as
+/// CPython's `PyDict_GetItem` does. Prefer `PyDict_GetItemWithError`.
 #[no_mangle]
 pub unsafe extern "C" fn PyDict_GetItem(p: *mut PyObject, key: *mut PyObject) -> *mut PyObject {
-    let r = unsafe { PyDict_GetItemWithError(p, key) };
-    if r.is_null() {
-        let _ = PyErr::fetch();
-    }
-    r
+    entry_or(std::ptr::null_mut(), || {
+        if p.is_null() || key.is_null() {
+            return Ok(std::ptr::null_mut());
+        }
+        // SAFETY: p is live (C contract).
+        if !unsafe { dict::is_dict(p) } {
+            return Ok(std::ptr::null_mut());
+        }
+        // SAFETY: p is a dict; key is live.
+        Ok(unsafe { dict::get(p, key) }.unwrap_or(std::ptr::null_mut()))
+    })
 }
 
 /// Returns `p[key]` as a **borrowed** reference; NULL without an exception when the key is
@@ -163,7 +172,8 @@ pub unsafe extern "C" fn PyDict_GetItemWithError(
 }
 
 /// Returns `p[key]` for a UTF-8 string key as a **borrowed** reference, or NULL without an
-/// exception when missing (errors are cleared, as in CPython).
+/// exception when missing. Never fails: bad arguments also give NULL without an exception, and
+/// a pending exception is left as it was, as in CPython.
 #[no_mangle]
 pub unsafe extern "C" fn PyDict_GetItemString(
     p: *mut PyObject,
@@ -205,13 +215,17 @@ pub unsafe extern "C" fn PyDict_DelItem(p: *mut PyObject, key: *mut PyObject) ->
 #[no_mangle]
 pub unsafe extern "C" fn PyDict_DelItemString(p: *mut PyObject, key: *const c_char) -> c_int {
     entry(|| {
+        let p = dict_arg(p, "PyDict_DelItemString")?;
         let k = unicode::new(c_str(key, "PyDict_DelItemString", "key")?);
-        // SAFETY: forwarded with a live key.
-        let r = unsafe { PyDict_DelItem(p, k.as_ptr()) };
-        if r < 0 {
-            return Err(PyErr::fetch().expect("PyDict_DelItem set an exception"));
+        // SAFETY: p is a dict; k is live.
+        if unsafe { dict::del(p, k.as_ptr()) } {
+            Ok(0)
+        } else {
+            Err(PyErr::from_type_args(
+                crate::object::exception::key_error(),
+                tuple::from_vec(vec![k]),
+            ))
         }
-        Ok(r)
     })
 }
 

@@ -1,7 +1,6 @@
 //! Exports: the error indicator, exception objects and the `PyExc_*` classes.
 
 use std::ffi::{c_char, c_int};
-use std::io::Write;
 use std::ptr::{self, addr_of_mut};
 
 use super::boundary::{c_str, entry, entry_or, non_null};
@@ -134,8 +133,12 @@ pub unsafe extern "C" fn PyErr_SetString(type_: *mut PyObject, message: *const c
 /// the single argument. Replaces any pending exception.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_SetObject(type_: *mut PyObject, value: *mut PyObject) {
+    set_object(type_, value, "PyErr_SetObject")
+}
+
+fn set_object(type_: *mut PyObject, value: *mut PyObject, func: &str) {
     entry_or((), || {
-        let t = exc_class_arg(type_, "PyErr_SetObject")?;
+        let t = exc_class_arg(type_, func)?;
         PyErr::from_instance(normalize(t, value)?).restore();
         Ok(())
     })
@@ -144,8 +147,7 @@ pub unsafe extern "C" fn PyErr_SetObject(type_: *mut PyObject, value: *mut PyObj
 /// `PyErr_SetObject(type, NULL)`.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_SetNone(type_: *mut PyObject) {
-    // SAFETY: forwarded.
-    unsafe { PyErr_SetObject(type_, ptr::null_mut()) }
+    set_object(type_, ptr::null_mut(), "PyErr_SetNone")
 }
 
 /// Returns the type of the pending exception as a **borrowed** reference, or NULL when no
@@ -170,7 +172,7 @@ pub extern "C" fn PyErr_Clear() {
 /// Moves the pending exception out of the indicator (clearing it) as three **new**
 /// references: its type, its (normalized) instance and its traceback (NULL when none). With
 /// no exception pending all three are NULL. If any pointer argument is NULL nothing is
-/// fetched and a `SystemError` is set instead.
+/// fetched and a `SystemError` is set instead (with the pending exception as its context).
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_Fetch(
     ptype: *mut *mut PyObject,
@@ -178,8 +180,15 @@ pub unsafe extern "C" fn PyErr_Fetch(
     ptraceback: *mut *mut PyObject,
 ) {
     entry_or((), || {
-        if ptype.is_null() || pvalue.is_null() || ptraceback.is_null() {
-            let e = PyErr::system_error("PyErr_Fetch: an output argument is NULL");
+        let null = [
+            (ptype, "ptype"),
+            (pvalue, "pvalue"),
+            (ptraceback, "ptraceback"),
+        ]
+        .into_iter()
+        .find(|(p, _)| p.is_null());
+        if let Some((_, arg)) = null {
+            let e = super::boundary::null_arg("PyErr_Fetch", arg);
             if let Some(old) = PyErr::fetch() {
                 // SAFETY: e is an exception instance.
                 unsafe { exc::fields(e.value().as_ptr()).context = Some(old.into_value()) };
@@ -210,9 +219,11 @@ pub unsafe extern "C" fn PyErr_Fetch(
 }
 
 /// Sets the error indicator from a (type, value, traceback) triple, **stealing** all three
-/// references (any may be NULL). `type` NULL clears the indicator. `value` is normalized as
-/// in `PyErr_SetObject`; a non-NULL traceback is attached to the exception. Replaces any
-/// pending exception.
+/// references (any may be NULL), even when it fails. `type` NULL clears the indicator. `value`
+/// is normalized as in `PyErr_SetObject`; the traceback (NULL or `None` for none) becomes the
+/// exception's `__traceback__` (tracebacks are opaque objects here: any object is kept as is).
+/// A `type` that is not an exception class sets a `SystemError` instead. Replaces any pending
+/// exception.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_Restore(
     type_: *mut PyObject,
@@ -234,18 +245,20 @@ pub unsafe extern "C" fn PyErr_Restore(
         };
         let class = exc_class_arg(t.as_ptr(), "PyErr_Restore")?;
         let inst = normalize(class, v.as_ref().map_or(ptr::null_mut(), Obj::as_ptr))?;
-        if let Some(tb) = tb.filter(|tb| tb.as_ptr() != obj::singletons::none()) {
-            // SAFETY: inst is an exception instance.
-            unsafe { exc::fields(inst.as_ptr()).traceback = Some(tb) };
-        }
+        let tb = tb.filter(|tb| tb.as_ptr() != obj::singletons::none());
+        // SAFETY: inst is an exception instance; the old traceback is released after the store.
+        let old = std::mem::replace(unsafe { &mut exc::fields(inst.as_ptr()).traceback }, tb);
+        drop(old);
         PyErr::from_instance(inst).restore();
         Ok(())
     })
 }
 
 /// Normalizes a fetched triple in place: afterwards `*pvalue` is an instance of `*ptype` and
-/// `*ptype` is its class. The references are owned by the caller before and after. On error
-/// the triple is replaced by the error that occurred (and no exception is left set).
+/// `*ptype` is its class. The references are owned by the caller before and after; the
+/// traceback is left as it is (`ptraceback` may be NULL). When normalizing fails the pair is
+/// replaced by the error that occurred (and no exception is left set). NULL `ptype` or `pvalue`
+/// sets a `SystemError`.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_NormalizeException(
     ptype: *mut *mut PyObject,
@@ -253,11 +266,19 @@ pub unsafe extern "C" fn PyErr_NormalizeException(
     ptraceback: *mut *mut PyObject,
 ) {
     entry_or((), || {
-        if ptype.is_null() || pvalue.is_null() {
-            return Err(PyErr::system_error(
-                "PyErr_NormalizeException: an output argument is NULL",
+        if ptype.is_null() {
+            return Err(super::boundary::null_arg(
+                "PyErr_NormalizeException",
+                "ptype",
             ));
         }
+        if pvalue.is_null() {
+            return Err(super::boundary::null_arg(
+                "PyErr_NormalizeException",
+                "pvalue",
+            ));
+        }
+        // The traceback is not touched (NULL is accepted).
         let _ = ptraceback;
         // SAFETY: the pointers are valid; the caller owns the references they hold.
         unsafe {
@@ -371,45 +392,21 @@ pub extern "C" fn PyErr_BadInternalCall() {
     PyErr::system_error("bad argument to internal function").restore();
 }
 
-fn write_stderr(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes());
-    let _ = err.flush();
-}
-
-/// "Name: message", plus the chain of `__context__` exceptions before it.
-fn describe_chain(e: &Obj) -> String {
-    let mut parts = Vec::new();
-    let mut cur = Some(e.clone());
-    while let Some(c) = cur.take() {
-        if parts.len() > 16 {
-            break;
-        }
-        let name = typeobj::name(c.type_ptr());
-        // SAFETY: c is a live exception.
-        let line = match unsafe { attr::str(c.as_ptr()) } {
-            Ok(s) if s.is_empty() => name.to_owned(),
-            Ok(s) => format!("{name}: {s}"),
-            Err(_) => format!("{name}: <str() failed>"),
-        };
-        parts.push(line);
-        // SAFETY: c is an exception instance.
-        cur = unsafe { exc::fields(c.as_ptr()).context.clone() };
-    }
-    parts.reverse();
-    parts.join("\n\nDuring handling of the above exception, another exception occurred:\n\n")
-}
-
-/// Prints the pending exception to stderr as `Name: message` (with its `__context__` chain)
-/// and clears it. Nothing happens when no exception is pending. Unlike CPython, a pending
-/// `SystemExit` does not exit the process.
+/// Prints the pending exception to stderr as `Name: message` and clears it. Its chain comes
+/// first, as in CPython: the `__cause__` ("The above exception was the direct cause of the
+/// following exception:") or else the `__context__` ("During handling of the above exception,
+/// another exception occurred:"). Nothing happens when no exception is pending. Unlike
+/// CPython, there is no traceback, and a pending `SystemExit` does not exit the process.
 #[no_mangle]
 pub extern "C" fn PyErr_Print() {
-    let _ = std::panic::catch_unwind(|| {
+    entry_or((), || {
         if let Some(e) = PyErr::fetch() {
-            write_stderr(&format!("{}\n", describe_chain(e.value())));
+            crate::error::write_stderr(&e.report_text());
         }
+        Ok(())
     });
+    // A failure while printing (e.g. a str() that raised) is not reported again.
+    drop(PyErr::fetch());
 }
 
 /// `PyErr_Print()`; the flag is accepted for compatibility.
@@ -420,23 +417,19 @@ pub extern "C" fn PyErr_PrintEx(set_sys_last_vars: c_int) {
 }
 
 /// Reports the pending exception as unraisable (an error that cannot be propagated, e.g. in
-/// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (when `obj` is not
-/// NULL) and the exception to stderr, then clears it.
+/// a callback or a finalizer): prints `Exception ignored in: <repr(obj)>` (unless `obj` is
+/// NULL or `None`) and the exception as `PyErr_Print` does to stderr, then clears it. Nothing
+/// happens when no exception is pending.
 #[no_mangle]
 pub unsafe extern "C" fn PyErr_WriteUnraisable(obj_: *mut PyObject) {
-    let _ = std::panic::catch_unwind(|| {
-        let Some(e) = PyErr::fetch() else { return };
-        let mut text = String::new();
-        if !obj_.is_null() {
-            // SAFETY: obj_ is live (C contract).
-            let r = unsafe { attr::repr(obj_) }.unwrap_or_else(|_| "<object repr() failed>".into());
-            let _ = PyErr::fetch();
-            text.push_str(&format!("Exception ignored in: {r}\n"));
+    entry_or((), || {
+        if let Some(e) = PyErr::fetch() {
+            // SAFETY: obj_ is NULL or live (C contract).
+            unsafe { e.write_unraisable(obj_) };
         }
-        text.push_str(&describe_chain(e.value()));
-        text.push('\n');
-        write_stderr(&text);
+        Ok(())
     });
+    drop(PyErr::fetch());
 }
 
 /// Prints the pending exception as unraisable after the line `context` (a str), then clears it.
@@ -444,7 +437,7 @@ pub(crate) unsafe fn write_unraisable_with_context(context: *mut PyObject) {
     let Some(e) = PyErr::fetch() else { return };
     // SAFETY: context is a live str.
     let ctx = unsafe { obj::unicode::as_str(context) }.to_owned();
-    write_stderr(&format!("{ctx}\n{}\n", describe_chain(e.value())));
+    crate::error::write_stderr(&format!("{ctx}\n{}", e.report_text()));
 }
 
 /// Returns 1 if `o` is an exception instance, else 0.
@@ -502,13 +495,30 @@ pub unsafe extern "C" fn PyException_GetContext(exc_: *mut PyObject) -> *mut PyO
     })
 }
 
+/// Checks the value given for `__context__` / `__cause__`: NULL or an exception instance.
+fn chained_arg(v: Option<Obj>, func: &str, arg: &str) -> PyResult<Option<Obj>> {
+    match v {
+        // SAFETY: o is live.
+        Some(o) if !unsafe { exc::is_instance(o.as_ptr()) } => Err(super::boundary::wrong_type(
+            func,
+            arg,
+            "an exception instance or NULL",
+            o.type_ptr(),
+        )),
+        v => Ok(v),
+    }
+}
+
 /// Sets the `__context__` of `exc`, **stealing** the reference to `ctx` (NULL clears it).
+/// Unlike CPython, `ctx` is checked: anything but an exception instance leaves a `TypeError`
+/// set (the reference is still stolen).
 #[no_mangle]
 pub unsafe extern "C" fn PyException_SetContext(exc_: *mut PyObject, ctx: *mut PyObject) {
     entry_or((), || {
         // SAFETY: stolen.
         let ctx = unsafe { Obj::from_owned(ctx) };
         let e = instance_arg(exc_, "PyException_SetContext")?;
+        let ctx = chained_arg(ctx, "PyException_SetContext", "ctx")?;
         // SAFETY: e is an exception; the old value is released after the store.
         let old = std::mem::replace(unsafe { &mut exc::fields(e).context }, ctx);
         drop(old);
@@ -530,12 +540,16 @@ pub unsafe extern "C" fn PyException_GetCause(exc_: *mut PyObject) -> *mut PyObj
 }
 
 /// Sets the `__cause__` of `exc`, **stealing** the reference to `cause` (NULL clears it).
+/// `PyErr_Print` then shows the cause instead of the context. Unlike CPython, `cause` is
+/// checked: anything but an exception instance leaves a `TypeError` set (the reference is
+/// still stolen).
 #[no_mangle]
 pub unsafe extern "C" fn PyException_SetCause(exc_: *mut PyObject, cause: *mut PyObject) {
     entry_or((), || {
         // SAFETY: stolen.
         let cause = unsafe { Obj::from_owned(cause) };
         let e = instance_arg(exc_, "PyException_SetCause")?;
+        let cause = chained_arg(cause, "PyException_SetCause", "cause")?;
         // SAFETY: e is an exception; the old value is released after the store.
         let old = std::mem::replace(unsafe { &mut exc::fields(e).cause }, cause);
         drop(old);

@@ -63,13 +63,14 @@ pub unsafe extern "C" fn PyLong_AsLongLong(o: *mut PyObject) -> c_longlong {
 }
 
 /// Returns the value of the int `o` as `unsigned long`; `(unsigned long)-1` with an exception
-/// set on error (`OverflowError` for negative values).
+/// set on error (`OverflowError("can't convert negative value to unsigned int")` for negative
+/// values, as CPython).
 #[no_mangle]
 pub unsafe extern "C" fn PyLong_AsUnsignedLong(o: *mut PyObject) -> c_ulong {
     entry(|| {
         let v = int_arg(o, "PyLong_AsUnsignedLong")?;
         c_ulong::try_from(v)
-            .map_err(|_| PyErr::overflow_error("can't convert negative int to unsigned"))
+            .map_err(|_| PyErr::overflow_error("can't convert negative value to unsigned int"))
     })
 }
 

@@ -33,7 +33,10 @@ pub unsafe extern "C" fn _Py_Dealloc(o: *mut PyObject) {
     let _ = std::panic::catch_unwind(|| unsafe { obj::dealloc(o) });
 }
 
-/// Returns `repr(o)` as a new reference to a str, or NULL with an exception set.
+/// Returns `repr(o)` as a new reference to a str, or NULL with an exception set. A dict or
+/// tuple that contains itself prints as `{...}` / `(...)`, as in CPython; nesting deeper than
+/// 64 levels is a `RecursionError` (CPython allows about 1000; the lower limit keeps a tasklet's
+/// 64 KiB stack safe).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_Repr(o: *mut PyObject) -> *mut PyObject {
     entry(|| {
@@ -42,7 +45,8 @@ pub unsafe extern "C" fn PyObject_Repr(o: *mut PyObject) -> *mut PyObject {
     })
 }
 
-/// Returns `str(o)` as a new reference to a str, or NULL with an exception set.
+/// Returns `str(o)` as a new reference to a str, or NULL with an exception set (`repr(o)`
+/// when its type has no str of its own; the same nesting limit as `PyObject_Repr`).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_Str(o: *mut PyObject) -> *mut PyObject {
     entry(|| {
@@ -70,7 +74,9 @@ pub unsafe extern "C" fn PyObject_Not(o: *mut PyObject) -> c_int {
 }
 
 /// Returns the attribute `name` of `o` as a new reference, or NULL with an exception set
-/// (`AttributeError` when there is no such attribute).
+/// (`AttributeError` when there is no such attribute). A method from a type's method table
+/// comes back bound to `o` (a new function object each time). Unlike CPython, looking a method
+/// up on the type object itself (unbound) is an `AttributeError`.
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_GetAttrString(
     o: *mut PyObject,
@@ -85,7 +91,10 @@ pub unsafe extern "C" fn PyObject_GetAttrString(
 }
 
 /// Sets the attribute `name` of `o` to `v` (borrowed; NULL deletes it). Returns 0, or -1 with
-/// an exception set.
+/// an exception set. Objects have no `__dict__` here (unlike CPython's exceptions and heap
+/// types): only the attributes a type defines as writable can be set; anything else fails
+/// with CPython's message for such an object (read-only attribute, `'T' object has no
+/// attribute 'x'`, or `TypeError` for a static type).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_SetAttrString(
     o: *mut PyObject,
@@ -117,18 +126,20 @@ pub unsafe extern "C" fn PyObject_HasAttrString(o: *mut PyObject, name: *const c
     })
 }
 
+/// The str `name` argument of the `PyObject_*Attr` functions (CPython's message when it is
+/// not a str).
 fn name_arg<'a>(name: *mut PyObject, func: &str) -> crate::object::PyResult<&'a str> {
     let name = non_null(name, func, "name")?;
-    // SAFETY: name is live.
-    if !unsafe { unicode::is_unicode(name) } {
-        return Err(PyErr::type_error(format!(
-            "attribute name must be string, not '{}'",
-            // SAFETY: name is live.
-            unsafe { crate::object::typeobj::type_name_of(name) }
-        )));
+    // SAFETY: name is live (C contract); a str lives for the duration of the call.
+    unsafe {
+        if !unicode::is_unicode(name) {
+            return Err(PyErr::type_error(format!(
+                "attribute name must be string, not '{}'",
+                typeobj::type_name_of(name)
+            )));
+        }
+        Ok(unicode::as_str(name))
     }
-    // SAFETY: name is a live str; the caller holds it for the duration of the call.
-    Ok(unsafe { unicode::as_str(name) })
 }
 
 /// Returns the attribute named by the str `name` as a new reference, or NULL with an
@@ -168,7 +179,6 @@ pub unsafe extern "C" fn PyObject_HasAttr(o: *mut PyObject, name: *mut PyObject)
             return Ok(0);
         }
         let Ok(name) = name_arg(name, "PyObject_HasAttr") else {
-            let _ = PyErr::fetch();
             return Ok(0);
         };
         // SAFETY: o is live.
@@ -176,22 +186,28 @@ pub unsafe extern "C" fn PyObject_HasAttr(o: *mut PyObject, name: *mut PyObject)
     })
 }
 
-/// Returns 1 if `a` is `b` or a subtype of it, else 0 (also 0 for NULL arguments).
+/// Returns 1 if `a` is `b` or a subtype of it, else 0. Never fails: NULL arguments and
+/// objects that are not types also give 0.
 #[no_mangle]
 pub unsafe extern "C" fn PyType_IsSubtype(a: *mut PyTypeObject, b: *mut PyTypeObject) -> c_int {
-    if a.is_null() || b.is_null() {
-        return 0;
-    }
-    typeobj::is_subtype(a, b) as c_int
+    entry_or(0, || {
+        if a.is_null() || b.is_null() {
+            return Ok(0);
+        }
+        // SAFETY: a and b are live objects (C contract); only a type's base chain is walked.
+        let both_types = unsafe { typeobj::is_type(a.cast()) && typeobj::is_type(b.cast()) };
+        Ok((both_types && typeobj::is_subtype(a, b)) as c_int)
+    })
 }
 
-/// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0 (also 0 for NULL).
+/// Returns 1 if `o` is an instance of `tp` or of a subtype of it, else 0. Never fails (0 for
+/// NULL arguments).
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_TypeCheck(o: *mut PyObject, tp: *mut PyTypeObject) -> c_int {
     if o.is_null() || tp.is_null() {
         return 0;
     }
-    // SAFETY: o is live.
+    // SAFETY: o is live; only its type's base chain is walked (`tp` is only compared).
     typeobj::is_subtype(unsafe { obj::type_of(o) }, tp) as c_int
 }
 
@@ -215,15 +231,21 @@ pub unsafe extern "C" fn PyType_FromSpecWithBases(
     spec: *mut PyType_Spec,
     bases: *mut PyObject,
 ) -> *mut PyObject {
+    // SAFETY: forwarded.
+    unsafe { type_from_spec(spec, bases, "PyType_FromSpecWithBases") }
+}
+
+unsafe fn type_from_spec(
+    spec: *mut PyType_Spec,
+    bases: *mut PyObject,
+    func: &str,
+) -> *mut PyObject {
     entry(|| {
         if spec.is_null() {
-            return Err(super::boundary::null_arg(
-                "PyType_FromSpecWithBases",
-                "spec",
-            ));
+            return Err(super::boundary::null_arg(func, "spec"));
         }
         // SAFETY: spec is valid (C contract); bases is NULL or live.
-        Ok(unsafe { typeobj::from_spec(spec, bases)? }.into_raw())
+        Ok(unsafe { typeobj::from_spec_for(spec, bases, func)? }.into_raw())
     })
 }
 
@@ -231,13 +253,15 @@ pub unsafe extern "C" fn PyType_FromSpecWithBases(
 #[no_mangle]
 pub unsafe extern "C" fn PyType_FromSpec(spec: *mut PyType_Spec) -> *mut PyObject {
     // SAFETY: forwarded.
-    unsafe { PyType_FromSpecWithBases(spec, std::ptr::null_mut()) }
+    unsafe { type_from_spec(spec, std::ptr::null_mut(), "PyType_FromSpec") }
 }
 
 /// Returns a pointer to the per-object data that `cls` (a heap type made with a negative
 /// basicsize) added to `o`, which must be an instance of `cls` or a subtype. The memory is
-/// zero-filled when the object is created and lives as long as `o`. Returns NULL with an
-/// exception set on bad arguments.
+/// zero-filled when the object is created, aligned to 16 bytes, and lives as long as `o`.
+/// (For a heap type with a positive basicsize it is the part after the base's instance.)
+/// Returns NULL with an exception set on bad arguments; unlike CPython, `cls` is checked: a
+/// static type is a `TypeError`.
 #[no_mangle]
 pub unsafe extern "C" fn PyObject_GetTypeData(
     o: *mut PyObject,
@@ -245,14 +269,24 @@ pub unsafe extern "C" fn PyObject_GetTypeData(
 ) -> *mut c_void {
     entry(|| {
         let cls = type_arg(cls, "PyObject_GetTypeData", "cls")?;
+        if !typeobj::is_heap(cls) {
+            return Err(PyErr::type_error(format!(
+                "PyObject_GetTypeData: argument 'cls' must be a type made by PyType_FromSpec, not the static type '{}'",
+                typeobj::name(cls)
+            )));
+        }
         let o = typed(o, cls, "PyObject_GetTypeData", "o")?;
         // SAFETY: o is an instance of cls, so its allocation covers cls's data offset.
         Ok(unsafe { (o as *mut u8).offset((*cls).data_offset) }.cast())
     })
 }
 
-/// Returns the type's full name (e.g. `"_stackless.tasklet"`), borrowed from the type, or
-/// NULL with an exception set.
+/// Returns the type's full name (e.g. `"_stackless.tasklet"`, `"int"`, `"mod.MyError"` for a
+/// class made by `PyErr_NewException("mod.MyError", ...)`), borrowed from the type (it lives
+/// as long as the type), or NULL with an exception set when `tp` is not a type. Unlike
+/// CPython 3.12, whose `PyType_GetName` returns a new reference to a str holding `__name__`
+/// (the part after the last dot), this returns the C string CPython keeps in `tp_name`, which
+/// is what error messages show; get `__name__` with `PyObject_GetAttrString(tp, "__name__")`.
 #[no_mangle]
 pub unsafe extern "C" fn PyType_GetName(tp: *mut PyTypeObject) -> *const c_char {
     entry(|| {
@@ -273,10 +307,16 @@ pub unsafe extern "C" fn PyObject_Type(o: *mut PyObject) -> *mut PyObject {
 }
 
 /// Allocates `n` bytes (at least 1) with `malloc`. Returns NULL with `MemoryError` set when
-/// memory runs out. Free with `PyMem_Free`.
+/// memory runs out or `n` exceeds `PY_SSIZE_T_MAX` (unlike CPython, which sets no exception).
+/// Free with `PyMem_Free`.
 #[no_mangle]
 pub unsafe extern "C" fn PyMem_Malloc(n: usize) -> *mut c_void {
     entry(|| {
+        // As CPython: sizes beyond PY_SSIZE_T_MAX fail without asking the allocator (which,
+        // under a sanitizer, may abort rather than return NULL).
+        if n > isize::MAX as usize {
+            return Err(PyErr::no_memory());
+        }
         // SAFETY: plain malloc.
         let p = unsafe { libc::malloc(n.max(1)) };
         if p.is_null() {
@@ -288,7 +328,8 @@ pub unsafe extern "C" fn PyMem_Malloc(n: usize) -> *mut c_void {
 }
 
 /// Allocates `nelem * elsize` zeroed bytes (at least 1). Returns NULL with `MemoryError` set
-/// on overflow or when memory runs out. Free with `PyMem_Free`.
+/// on overflow, beyond `PY_SSIZE_T_MAX` bytes, or when memory runs out (CPython sets no
+/// exception). Free with `PyMem_Free`.
 #[no_mangle]
 pub unsafe extern "C" fn PyMem_Calloc(nelem: usize, elsize: usize) -> *mut c_void {
     entry(|| {
@@ -297,7 +338,11 @@ pub unsafe extern "C" fn PyMem_Calloc(nelem: usize, elsize: usize) -> *mut c_voi
         } else {
             (nelem, elsize)
         };
-        // SAFETY: plain calloc (it checks the multiplication for overflow).
+        // As CPython: an overflowing or too large request fails without asking the allocator.
+        if n > isize::MAX as usize / e {
+            return Err(PyErr::no_memory());
+        }
+        // SAFETY: plain calloc.
         let p = unsafe { libc::calloc(n, e) };
         if p.is_null() {
             Err(PyErr::no_memory())

@@ -2,21 +2,31 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::boundary::{c_str, entry, null_arg, typed};
+use super::boundary::{entry, null_arg, typed};
 use crate::error::PyErr;
 use crate::object::bytes::{self, bytes_type};
 use crate::object::unicode::{self, unicode_type};
 use crate::object::{self as obj, PyObject};
 
 /// Returns a new reference to a str decoded from the NUL-terminated UTF-8 string `s`, or NULL
-/// with an exception set (`SystemError` for NULL, `ValueError` for invalid UTF-8).
+/// with an exception set (`SystemError` for NULL; for invalid UTF-8 a `ValueError` with the
+/// message of CPython's `UnicodeDecodeError`, e.g. `'utf-8' codec can't decode byte 0xff in
+/// position 0: invalid start byte`).
 #[no_mangle]
 pub unsafe extern "C" fn PyUnicode_FromString(s: *const c_char) -> *mut PyObject {
-    entry(|| Ok(unicode::new(c_str(s, "PyUnicode_FromString", "s")?).into_raw()))
+    entry(|| {
+        if s.is_null() {
+            return Err(null_arg("PyUnicode_FromString", "s"));
+        }
+        // SAFETY: s is a NUL-terminated string (C contract).
+        let bytes = unsafe { std::ffi::CStr::from_ptr(s) }.to_bytes();
+        Ok(unicode::from_utf8(bytes)?.into_raw())
+    })
 }
 
 /// Returns a new reference to a str decoded from `size` bytes of UTF-8 at `s` (`s` may be
-/// NULL only when `size` is 0), or NULL with an exception set.
+/// NULL only when `size` is 0), or NULL with an exception set (`ValueError` for invalid
+/// UTF-8, as `PyUnicode_FromString`).
 #[no_mangle]
 pub unsafe extern "C" fn PyUnicode_FromStringAndSize(
     s: *const c_char,
@@ -25,7 +35,7 @@ pub unsafe extern "C" fn PyUnicode_FromStringAndSize(
     entry(|| {
         if size < 0 {
             return Err(PyErr::system_error(
-                "PyUnicode_FromStringAndSize: negative size",
+                "Negative size passed to PyUnicode_FromStringAndSize",
             ));
         }
         if s.is_null() && size > 0 {
@@ -118,26 +128,23 @@ pub unsafe extern "C" fn PyUnicode_CheckExact(o: *mut PyObject) -> c_int {
 }
 
 /// Returns a new reference to a bytes object holding a copy of `size` bytes at `s`. `s` may
-/// be NULL, giving `size` zero bytes. Returns NULL with an exception set for a negative size.
+/// be NULL, giving `size` zero bytes (which may be written through `PyBytes_AsString` before
+/// the object is shared). Returns NULL with an exception set (`SystemError` for a negative
+/// size, `MemoryError` when the memory cannot be had).
 #[no_mangle]
 pub unsafe extern "C" fn PyBytes_FromStringAndSize(s: *const c_char, size: isize) -> *mut PyObject {
     entry(|| {
         if size < 0 {
             return Err(PyErr::system_error(
-                "PyBytes_FromStringAndSize: negative size",
+                "Negative size passed to PyBytes_FromStringAndSize",
             ));
         }
-        let data = if s.is_null() {
-            let mut v = Vec::new();
-            v.try_reserve_exact(size as usize)
-                .map_err(|_| PyErr::no_memory())?;
-            v.resize(size as usize, 0u8);
-            v
-        } else {
-            // SAFETY: s points to size readable bytes (C contract).
-            unsafe { std::slice::from_raw_parts(s.cast::<u8>(), size as usize) }.to_vec()
-        };
-        Ok(bytes::new(&data).into_raw())
+        if s.is_null() {
+            return Ok(bytes::zeroed(size as usize)?.into_raw());
+        }
+        // SAFETY: s points to size readable bytes (C contract).
+        let data = unsafe { std::slice::from_raw_parts(s.cast::<u8>(), size as usize) };
+        Ok(bytes::new(data).into_raw())
     })
 }
 

@@ -10,6 +10,7 @@ use super::cfunction;
 use super::typeobj::{self, AttrLookup, PyTypeObject};
 use super::{unicode, Obj, PyObject, PyResult};
 use crate::error::PyErr;
+use crate::thread_state;
 
 fn no_attribute(op: *mut PyObject, name: &str) -> PyErr {
     // SAFETY: op is live.
@@ -76,6 +77,12 @@ pub unsafe fn getattr(op: *mut PyObject, name: &str) -> PyResult<Obj> {
 
 /// `setattr(op, name, value)`; `value` NULL deletes.
 ///
+/// Only attributes that a type's `setattr` hook accepts can be set: objects have no
+/// `__dict__` here. Otherwise the error is CPython's for an object without one: a read-only
+/// data attribute is "attribute 'x' of 'T' objects is not writable", a method is "'T' object
+/// attribute 'x' is read-only", a static type is immutable (`TypeError`), and anything else
+/// is "'T' object has no attribute 'x'".
+///
 /// # Safety
 /// `op` is live; `value` is NULL or live.
 pub unsafe fn setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> PyResult<()> {
@@ -95,14 +102,47 @@ pub unsafe fn setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> Py
         t = ty.tp_base;
     }
     // SAFETY: op is live.
-    if unsafe { getattr(op, name) }.is_ok() {
+    if unsafe { typeobj::is_type(op) } && !typeobj::is_heap(op.cast()) {
+        return Err(PyErr::type_error(format!(
+            "cannot set '{name}' attribute of immutable type '{}'",
+            typeobj::name(op.cast())
+        )));
+    }
+    // SAFETY: op is live.
+    if unsafe { is_data_attribute(op, name) } {
         return Err(PyErr::attribute_error(format!(
             "attribute '{name}' of '{}' objects is not writable",
             typeobj::name(tp)
         )));
     }
-    let _ = PyErr::fetch();
+    if find_method(tp, name).is_some() {
+        return Err(PyErr::attribute_error(format!(
+            "'{}' object attribute '{name}' is read-only",
+            typeobj::name(tp)
+        )));
+    }
     Err(no_attribute(op, name))
+}
+
+/// True when a `getattr` hook of `op`'s type chain knows `name`.
+///
+/// # Safety
+/// `op` is live.
+unsafe fn is_data_attribute(op: *mut PyObject, name: &str) -> bool {
+    // SAFETY: op is live.
+    let mut t = unsafe { super::type_of(op) };
+    while !t.is_null() {
+        // SAFETY: t is a live type.
+        let ty = unsafe { &*t };
+        if let Some(hook) = ty.ops.getattr {
+            // SAFETY: the hook belongs to op's type chain.
+            if let AttrLookup::Found(_) = unsafe { hook(op, name) } {
+                return true;
+            }
+        }
+        t = ty.tp_base;
+    }
+    false
 }
 
 fn user_text(r: *mut PyObject, what: &str) -> PyResult<String> {
@@ -120,11 +160,74 @@ fn user_text(r: *mut PyObject, what: &str) -> PyResult<String> {
     }
 }
 
+/// How deeply `repr()`/`str()` may nest on one thread. CPython's limit is its recursion limit
+/// (1000 frames on an 8 MiB stack); one level here takes about 300-400 bytes of stack, so the
+/// limit is low enough to stay within about a third of a tasklet's 64 KiB stack: deeper (or
+/// cyclic, outside containers) structures give `RecursionError` instead of a stack overflow.
+pub const MAX_REPR_DEPTH: usize = 64;
+
+/// Counts one level of `repr()`/`str()` nesting for as long as it lives.
+struct DepthGuard;
+
+impl DepthGuard {
+    fn enter(what: &str) -> PyResult<DepthGuard> {
+        let depth = &thread_state::current().repr_depth;
+        if depth.get() >= MAX_REPR_DEPTH {
+            return Err(PyErr::new(
+                super::exception::recursion_error(),
+                format!("maximum recursion depth exceeded while getting the {what} of an object"),
+            ));
+        }
+        depth.set(depth.get() + 1);
+        Ok(DepthGuard)
+    }
+}
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        let depth = &thread_state::current().repr_depth;
+        depth.set(depth.get() - 1);
+    }
+}
+
+/// Marks a container whose `repr()` is being computed, as CPython's `Py_ReprEnter`: a
+/// container that holds itself prints as `{...}` / `(...)` instead of recursing forever.
+pub struct ReprGuard(usize);
+
+impl ReprGuard {
+    /// `None` when `op`'s repr is already being computed further up (a reference cycle).
+    pub fn enter(op: *mut PyObject) -> Option<ReprGuard> {
+        let key = op as usize;
+        let mut active = thread_state::current().repr_active.borrow_mut();
+        if active.contains(&key) {
+            return None;
+        }
+        active.push(key);
+        Some(ReprGuard(key))
+    }
+}
+
+impl Drop for ReprGuard {
+    fn drop(&mut self) {
+        let mut active = thread_state::current().repr_active.borrow_mut();
+        if let Some(i) = active.iter().rposition(|&k| k == self.0) {
+            active.remove(i);
+        }
+    }
+}
+
 /// `repr(op)` as Rust text.
 ///
 /// # Safety
 /// `op` is a live object.
 pub unsafe fn repr(op: *mut PyObject) -> PyResult<String> {
+    let _depth = DepthGuard::enter("repr")?;
+    // SAFETY: forwarded.
+    unsafe { repr_at_this_depth(op) }
+}
+
+/// [`repr`] without counting a nesting level (for `str`'s fallback to `repr`).
+unsafe fn repr_at_this_depth(op: *mut PyObject) -> PyResult<String> {
     // SAFETY: op is a live object (every caller holds a reference).
     let tp = unsafe { super::type_of(op) };
     enum R {
@@ -142,23 +245,22 @@ pub unsafe fn repr(op: *mut PyObject) -> PyResult<String> {
     }
 }
 
-/// `str(op)` as Rust text (falls back to `repr`).
+/// `str(op)` as Rust text: the nearest `str` along the type chain (a user `tp_str` or the
+/// type's own), else `repr(op)`, as CPython's inherited `tp_str` (a subtype that defines only
+/// a `tp_repr` keeps its base's `str`).
 ///
 /// # Safety
 /// `op` is a live object.
 pub unsafe fn str(op: *mut PyObject) -> PyResult<String> {
+    let _depth = DepthGuard::enter("str")?;
     // SAFETY: op is a live object.
     let tp = unsafe { super::type_of(op) };
     enum S {
         User(typeobj::ReprFunc),
         Rust(unsafe fn(*mut PyObject) -> PyResult<String>),
-        Repr,
     }
     let found = typeobj::lookup(tp, |t| {
-        t.tp_str
-            .map(S::User)
-            .or_else(|| t.ops.str.map(S::Rust))
-            .or_else(|| (t.tp_repr.is_some() || t.ops.repr.is_some()).then_some(S::Repr))
+        t.tp_str.map(S::User).or_else(|| t.ops.str.map(S::Rust))
     });
     match found {
         // SAFETY: a user slot called with a live object.
@@ -166,7 +268,7 @@ pub unsafe fn str(op: *mut PyObject) -> PyResult<String> {
         // SAFETY: the op belongs to op's type chain.
         Some(S::Rust(f)) => unsafe { f(op) },
         // SAFETY: op is live.
-        Some(S::Repr) | None => unsafe { repr(op) },
+        None => unsafe { repr_at_this_depth(op) },
     }
 }
 

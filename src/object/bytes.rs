@@ -7,6 +7,7 @@ use std::ptr;
 
 use super::typeobj::{self, PyTypeObject, TypeOps};
 use super::{Obj, PyObject, PyResult};
+use crate::error::PyErr;
 
 /// The layout of a `bytes`.
 #[repr(C)]
@@ -42,6 +43,20 @@ pub fn new(data: &[u8]) -> Obj {
     let mut v = Vec::with_capacity(data.len() + 1);
     v.extend_from_slice(data);
     v.push(0);
+    from_vec_with_nul(v)
+}
+
+/// A new `bytes` of `n` zero bytes; `MemoryError` when that much memory cannot be had.
+pub fn zeroed(n: usize) -> PyResult<Obj> {
+    let total = n.checked_add(1).ok_or_else(PyErr::no_memory)?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(total).map_err(|_| PyErr::no_memory())?;
+    v.resize(total, 0);
+    Ok(from_vec_with_nul(v))
+}
+
+/// Wraps bytes that already end with the NUL terminator.
+fn from_vec_with_nul(v: Vec<u8>) -> Obj {
     // SAFETY: PyBytesObject is the layout of bytes instances.
     unsafe {
         super::alloc_instance(

@@ -47,7 +47,7 @@ pub unsafe fn call(
             Some(Callee::Rust(f)) => f(callable, args, kwargs),
             Some(Callee::User(f)) => {
                 let r = f(callable, args, kwargs);
-                super::cfunction::check_result(r, &|| format!("{} tp_call", typeobj::name(tp)))
+                super::cfunction::check_result(r, &|| super::cfunction::describe_callable(callable))
             }
             None => Err(PyErr::type_error(format!(
                 "'{}' object is not callable",

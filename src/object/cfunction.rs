@@ -150,10 +150,11 @@ pub unsafe fn new(
         ]
         .contains(&calling);
         if m.ml_flags & !KNOWN_FLAGS != 0 || !valid {
+            // CPython's message. Unlike CPython, unknown flag bits (e.g. METH_FASTCALL, which
+            // libstackless does not support) are rejected too.
             return Err(PyErr::system_error(format!(
-                "PyCFunction_NewEx: {}() has bad call flags 0x{:x}",
+                "{}() method: bad call flags",
                 CStr::from_ptr(m.ml_name).to_string_lossy(),
-                m.ml_flags
             )));
         }
         Ok(super::alloc_instance(
@@ -195,12 +196,65 @@ pub unsafe fn check_result(r: *mut PyObject, what: &dyn Fn() -> String) -> PyRes
                 "{} returned a result with an exception set",
                 what()
             ));
-            // SAFETY: both are exception instances; the cause is kept for diagnosis.
+            // As CPython: the stray exception becomes the cause (and context) of the error.
+            // SAFETY: both are exception instances.
             unsafe {
-                super::exception::fields(err.value().as_ptr()).context = Some(e.into_value())
-            };
+                let f = super::exception::fields(err.value().as_ptr());
+                f.context = Some(e.value().clone());
+                f.cause = Some(e.into_value());
+            }
             Err(err)
         }
+    }
+}
+
+/// The text CPython uses for an object in "`NULL` without an exception" errors: its repr.
+///
+/// # Safety
+/// `op` is a live object.
+pub unsafe fn describe_callable(op: *mut PyObject) -> String {
+    // SAFETY: op is live.
+    unsafe { super::attr::repr(op) }.unwrap_or_else(|_| {
+        format!("<{} object at {op:p}>", unsafe {
+            typeobj::type_name_of(op)
+        })
+    })
+}
+
+/// `__qualname__` of a function: its name, qualified by the class of the object it is bound
+/// to (`"Point.norm1"`), as CPython's built-in methods.
+fn qualname(f: &PyCFunctionObject) -> String {
+    // SAFETY: ml outlives f.
+    let name = ml_name(unsafe { &*f.ml });
+    match &f.self_ {
+        None => name,
+        Some(s) => {
+            // SAFETY: s is live.
+            let cls = if unsafe { typeobj::is_type(s.as_ptr()) } {
+                s.as_ptr().cast()
+            } else {
+                s.type_ptr()
+            };
+            format!("{}.{name}", typeobj::short_name(cls))
+        }
+    }
+}
+
+/// How CPython names a function in argument errors: `module.qualname()` (or `qualname()`
+/// without a module, or for `builtins`).
+fn function_str(f: &PyCFunctionObject) -> String {
+    let q = qualname(f);
+    let module = f
+        .module
+        .as_ref()
+        .filter(|m| m.as_ptr() != super::singletons::none());
+    match module {
+        // SAFETY: m is live.
+        Some(m) => match unsafe { super::attr::str(m.as_ptr()) } {
+            Ok(m) if m != "builtins" => format!("{m}.{q}()"),
+            _ => format!("{q}()"),
+        },
+        None => format!("{q}()"),
     }
 }
 
@@ -214,23 +268,24 @@ unsafe fn cfunction_call(
         let f = super::cast::<PyCFunctionObject>(op);
         let ml = &*f.ml;
         let self_ = f.self_.as_ref().map_or(ptr::null_mut(), Obj::as_ptr);
-        let name = || format!("{}()", ml_name(ml));
         let nargs = tuple::items(args).len();
         let has_kw = !kw.is_null() && super::dict::len(kw) > 0;
         let meth = ml.ml_meth.expect("checked at creation");
         let calling = ml.ml_flags & (METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O);
-        if has_kw && calling != METH_VARARGS | METH_KEYWORDS {
-            return Err(PyErr::type_error(format!(
-                "{} takes no keyword arguments",
-                name()
-            )));
-        }
+        // The messages are CPython 3.12's: METH_VARARGS functions name themselves by
+        // `ml_name`, METH_NOARGS / METH_O ones by `function_str`.
         let r = match calling {
+            METH_NOARGS | METH_O if has_kw => {
+                return Err(PyErr::type_error(format!(
+                    "{} takes no keyword arguments",
+                    function_str(f)
+                )))
+            }
             METH_NOARGS => {
                 if nargs != 0 {
                     return Err(PyErr::type_error(format!(
                         "{} takes no arguments ({nargs} given)",
-                        name()
+                        function_str(f)
                     )));
                 }
                 meth(self_, ptr::null_mut())
@@ -239,22 +294,30 @@ unsafe fn cfunction_call(
                 if nargs != 1 {
                     return Err(PyErr::type_error(format!(
                         "{} takes exactly one argument ({nargs} given)",
-                        name()
+                        function_str(f)
                     )));
                 }
                 meth(self_, tuple::items(args)[0])
             }
-            METH_VARARGS => meth(self_, args),
+            METH_VARARGS => {
+                if has_kw {
+                    return Err(PyErr::type_error(format!(
+                        "{}() takes no keyword arguments",
+                        ml_name(ml)
+                    )));
+                }
+                meth(self_, args)
+            }
             _ => {
                 let with_kw: unsafe extern "C" fn(
                     *mut PyObject,
                     *mut PyObject,
                     *mut PyObject,
                 ) -> *mut PyObject = std::mem::transmute(meth);
-                with_kw(self_, args, if has_kw { kw } else { ptr::null_mut() })
+                with_kw(self_, args, kw)
             }
         };
-        check_result(r, &name)
+        check_result(r, &|| describe_callable(op))
     }
 }
 
@@ -264,12 +327,12 @@ unsafe fn cfunction_repr(op: *mut PyObject) -> PyResult<String> {
         let f = super::cast::<PyCFunctionObject>(op);
         let name = ml_name(&*f.ml);
         Ok(match &f.self_ {
-            Some(s) if f.module.is_none() => format!(
+            Some(s) => format!(
                 "<built-in method {name} of {} object at {:p}>",
                 typeobj::type_name_of(s.as_ptr()),
                 s.as_ptr()
             ),
-            _ => format!("<built-in function {name}>"),
+            None => format!("<built-in function {name}>"),
         })
     }
 }
@@ -280,15 +343,12 @@ unsafe fn cfunction_getattr(op: *mut PyObject, name: &str) -> AttrLookup {
     // SAFETY: ml outlives f.
     let ml = unsafe { &*f.ml };
     AttrLookup::Found(Ok(match name {
-        "__name__" | "__qualname__" => unicode::new(&ml_name(ml)),
+        "__name__" => unicode::new(&ml_name(ml)),
+        "__qualname__" => unicode::new(&qualname(f)),
         "__doc__" if ml.ml_doc.is_null() => Obj::none(),
         // SAFETY: ml_doc is a C string.
         "__doc__" => unicode::new(&unsafe { CStr::from_ptr(ml.ml_doc) }.to_string_lossy()),
-        "__self__" => f
-            .self_
-            .clone()
-            .or_else(|| f.module.clone())
-            .unwrap_or_else(Obj::none),
+        "__self__" => f.self_.clone().unwrap_or_else(Obj::none),
         "__module__" => f.module.clone().unwrap_or_else(Obj::none),
         _ => return AttrLookup::NotFound,
     }))

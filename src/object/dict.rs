@@ -196,6 +196,9 @@ unsafe fn drop_dict(op: *mut PyObject) {
 }
 
 unsafe fn dict_repr(op: *mut PyObject) -> PyResult<String> {
+    let Some(_guard) = super::attr::ReprGuard::enter(op) else {
+        return Ok("{...}".to_owned());
+    };
     // SAFETY: op is a dict.
     let entries = unsafe { items(op) };
     let mut parts = Vec::with_capacity(entries.len());
@@ -237,5 +240,110 @@ unsafe fn dict_new(
             }
         }
         Ok(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(d: &Obj) -> Vec<String> {
+        // SAFETY: d is a live dict; the snapshot keeps its keys alive while they are read.
+        unsafe { items(d.as_ptr()) }
+            .iter()
+            .map(|(k, _)| {
+                // SAFETY: as above.
+                unsafe { super::super::attr::repr(k.as_ptr()) }.unwrap()
+            })
+            .collect()
+    }
+
+    fn set_str(d: &Obj, k: &str, v: &Obj) {
+        let k = unicode::new(k);
+        // SAFETY: all live.
+        unsafe { set(d.as_ptr(), k.as_ptr(), v.as_ptr()) }
+    }
+
+    fn del_str(d: &Obj, k: &str) -> bool {
+        let k = unicode::new(k);
+        // SAFETY: all live.
+        unsafe { del(d.as_ptr(), k.as_ptr()) }
+    }
+
+    fn get_str(d: &Obj, k: &str) -> Option<*mut PyObject> {
+        let k = unicode::new(k);
+        // SAFETY: all live.
+        unsafe { get(d.as_ptr(), k.as_ptr()) }
+    }
+
+    #[test]
+    fn order_survives_deletion_and_reinsertion() {
+        let d = new();
+        let v: Vec<Obj> = (0..5).map(long::new).collect();
+        for (i, k) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            set_str(&d, k, &v[i]);
+        }
+        assert!(del_str(&d, "b"));
+        assert!(!del_str(&d, "b"));
+        assert!(del_str(&d, "a"));
+        assert_eq!(keys(&d), ["'c'", "'d'", "'e'"]);
+        // The index still points at the right entries after the shifts.
+        assert_eq!(get_str(&d, "c"), Some(v[2].as_ptr()));
+        assert_eq!(get_str(&d, "e"), Some(v[4].as_ptr()));
+        assert_eq!(get_str(&d, "a"), None);
+        set_str(&d, "a", &v[0]);
+        assert_eq!(keys(&d), ["'c'", "'d'", "'e'", "'a'"]);
+        // Replacing a value keeps the key's position.
+        set_str(&d, "d", &v[1]);
+        assert_eq!(keys(&d), ["'c'", "'d'", "'e'", "'a'"]);
+        assert_eq!(get_str(&d, "d"), Some(v[1].as_ptr()));
+        assert!(del_str(&d, "e"));
+        // SAFETY: d is a live dict.
+        unsafe {
+            assert_eq!(len(d.as_ptr()), 3);
+            let (k, val) = entry_at(d.as_ptr(), 2).unwrap();
+            assert_eq!(unicode::as_str(k), "a");
+            assert_eq!(val, v[0].as_ptr());
+            assert!(entry_at(d.as_ptr(), 3).is_none());
+        }
+    }
+
+    #[test]
+    fn keys_compare_by_value_for_str_and_int_else_by_identity() {
+        let d = new();
+        let one = long::new(1);
+        let x = unicode::new("x");
+        // SAFETY: all live.
+        unsafe {
+            set(d.as_ptr(), one.as_ptr(), x.as_ptr());
+            let other_one = long::new(1);
+            assert_eq!(get(d.as_ptr(), other_one.as_ptr()), Some(x.as_ptr()));
+            assert_eq!(
+                get(d.as_ptr(), super::super::singletons::bool_ptr(true)),
+                Some(x.as_ptr())
+            );
+            let t1 = super::super::tuple::empty();
+            let t2 = super::super::tuple::empty();
+            set(d.as_ptr(), t1.as_ptr(), one.as_ptr());
+            assert_eq!(get(d.as_ptr(), t1.as_ptr()), Some(one.as_ptr()));
+            assert_eq!(get(d.as_ptr(), t2.as_ptr()), None);
+            assert_eq!(len(d.as_ptr()), 2);
+        }
+    }
+
+    #[test]
+    fn the_dict_owns_its_keys_and_values() {
+        let d = new();
+        let k = unicode::new("k");
+        let v = long::new(42);
+        // SAFETY: all live.
+        unsafe {
+            set(d.as_ptr(), k.as_ptr(), v.as_ptr());
+            assert_eq!(super::super::refcnt(k.as_ptr()), 2);
+            assert_eq!(super::super::refcnt(v.as_ptr()), 2);
+            drop(d);
+            assert_eq!(super::super::refcnt(k.as_ptr()), 1);
+            assert_eq!(super::super::refcnt(v.as_ptr()), 1);
+        }
     }
 }

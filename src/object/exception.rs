@@ -2,7 +2,8 @@
 //!
 //! Every exception class shares one instance layout, [`PyBaseExceptionObject`]: the `args`
 //! tuple, and optional traceback, context and cause objects. `str(e)` is `''`, `str(args[0])`
-//! or `str(args)` for 0, 1 or more args, as in CPython.
+//! or `str(args)` for 0, 1 or more args, as in CPython (and `repr(args[0])` for a `KeyError`
+//! with one argument).
 //!
 //! Invariant: every exception class has `Py_TPFLAGS_BASE_EXC_SUBCLASS`, so "is this an exception
 //! class/instance" is a flag test.
@@ -177,8 +178,9 @@ pub unsafe fn fields<'a>(op: *mut PyObject) -> &'a mut PyBaseExceptionObject {
     unsafe { super::cast_mut::<PyBaseExceptionObject>(op) }
 }
 
-/// `PyErr_GivenExceptionMatches`: `given` (a class or an instance) matches `exc` (a class or
-/// a tuple of classes).
+/// `PyErr_GivenExceptionMatches`, as CPython: `given` (a class or an instance) matches `exc`
+/// (a class or a tuple, possibly nested, of classes) when both are exception classes and
+/// `given` derives from `exc`; objects that are not exception classes match only themselves.
 ///
 /// # Safety
 /// Both are NULL or live objects.
@@ -191,16 +193,16 @@ pub unsafe fn given_matches(given: *mut PyObject, exc: *mut PyObject) -> bool {
         if tuple::is_tuple(exc) {
             return tuple::items(exc).iter().any(|&e| given_matches(given, e));
         }
-        let given_tp = if is_instance(given) {
-            super::type_of(given)
+        let given: *mut PyObject = if is_instance(given) {
+            super::type_of(given).cast()
         } else {
-            given.cast()
+            given
         };
-        if typeobj::is_type(given_tp.cast()) && typeobj::is_type(exc) {
-            return typeobj::is_subtype(given_tp, exc.cast());
+        if is_class_object(given) && is_class_object(exc) {
+            return typeobj::is_subtype(given.cast(), exc.cast());
         }
+        given == exc
     }
-    given == exc
 }
 
 unsafe fn drop_exc(op: *mut PyObject) {
@@ -211,7 +213,9 @@ unsafe fn drop_exc(op: *mut PyObject) {
 unsafe fn exc_new(tp: *mut PyTypeObject, args: *mut PyObject, kw: *mut PyObject) -> PyResult<Obj> {
     // SAFETY: kw is NULL or a dict; args is a tuple.
     unsafe {
-        if !kw.is_null() && super::dict::len(kw) > 0 {
+        // Keyword arguments are for a user `tp_init`; BaseException itself takes none.
+        let user_init = typeobj::lookup(tp, |t| t.tp_init).is_some();
+        if !kw.is_null() && super::dict::len(kw) > 0 && !user_init {
             return Err(PyErr::type_error(format!(
                 "{}() takes no keyword arguments",
                 typeobj::short_name(tp)
@@ -248,7 +252,8 @@ unsafe fn exc_str(op: *mut PyObject) -> PyResult<String> {
         let a = args(op);
         match tuple::items(a) {
             [] => Ok(String::new()),
-            // KeyError shows its key as repr, so that an empty key is visible (CPython).
+            // As CPython's KeyError_str: `str(KeyError('k'))` is `"'k'"`, so that an empty or
+            // odd key still reads as a key.
             [one] if typeobj::is_subtype(super::type_of(op), key_error()) => {
                 super::attr::repr(*one)
             }
@@ -294,8 +299,26 @@ unsafe fn exc_setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> Op
         let e = unsafe { fields(op) };
         match name {
             "__traceback__" => &mut e.traceback,
-            "__context__" => &mut e.context,
-            "__cause__" => &mut e.cause,
+            "__context__" | "__cause__" => {
+                // SAFETY: v is live.
+                if v.as_ref()
+                    .is_some_and(|v| !unsafe { is_instance(v.as_ptr()) })
+                {
+                    let what = if name == "__cause__" {
+                        "cause"
+                    } else {
+                        "context"
+                    };
+                    return Some(Err(PyErr::type_error(format!(
+                        "exception {what} must be None or derive from BaseException"
+                    ))));
+                }
+                if name == "__cause__" {
+                    &mut e.cause
+                } else {
+                    &mut e.context
+                }
+            }
             "args" => {
                 let Some(v) = v else {
                     return Some(Err(PyErr::type_error("args may not be deleted")));
@@ -314,6 +337,15 @@ unsafe fn exc_setattr(op: *mut PyObject, name: &str, value: *mut PyObject) -> Op
     let old = std::mem::replace(slot, v);
     drop(old);
     Some(Ok(()))
+}
+
+/// The class name as CPython prints it in a report: `module.Name`, or just `Name` for the
+/// `builtins` and `__main__` modules.
+pub fn display_name(tp: *mut PyTypeObject) -> &'static str {
+    let n = typeobj::name(tp);
+    n.strip_prefix("builtins.")
+        .or_else(|| n.strip_prefix("__main__."))
+        .unwrap_or(n)
 }
 
 /// A message-only helper for tests and diagnostics: `"TypeName: message"`.
@@ -363,5 +395,78 @@ pub fn new_class(name: &std::ffi::CStr, base: *mut PyObject) -> PyResult<Obj> {
         slots: slots.as_mut_ptr(),
     };
     // SAFETY: the spec and its slots live for the duration of the call; base is live.
-    unsafe { typeobj::from_spec(&spec, base) }
+    unsafe { typeobj::from_spec_for(&spec, base, "PyErr_NewException") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::unicode;
+
+    fn exc(tp: *mut PyTypeObject, args: Vec<Obj>) -> Obj {
+        instantiate(tp, tuple::from_vec(args)).unwrap()
+    }
+
+    fn text(f: unsafe fn(*mut PyObject) -> PyResult<String>, o: &Obj) -> String {
+        // SAFETY: o is live.
+        unsafe { f(o.as_ptr()) }.unwrap()
+    }
+
+    #[test]
+    fn str_and_repr_follow_the_args() {
+        let e = exc(value_error(), vec![]);
+        assert_eq!(text(super::super::attr::str, &e), "");
+        assert_eq!(text(super::super::attr::repr, &e), "ValueError()");
+        let e = exc(value_error(), vec![unicode::new("boom")]);
+        assert_eq!(text(super::super::attr::str, &e), "boom");
+        assert_eq!(text(super::super::attr::repr, &e), "ValueError('boom')");
+        let e = exc(
+            value_error(),
+            vec![unicode::new("a"), super::super::long::new(1)],
+        );
+        assert_eq!(text(super::super::attr::str, &e), "('a', 1)");
+        assert_eq!(text(super::super::attr::repr, &e), "ValueError('a', 1)");
+        // KeyError shows the key's repr.
+        let e = exc(key_error(), vec![unicode::new("k")]);
+        assert_eq!(text(super::super::attr::str, &e), "'k'");
+    }
+
+    #[test]
+    fn matching_follows_cpython() {
+        let ke = exc(key_error(), vec![]);
+        // SAFETY: every argument below is a live object.
+        let m = |g: *mut PyObject, e: *mut PyTypeObject| unsafe { given_matches(g, e.cast()) };
+        assert!(m(ke.as_ptr(), lookup_error()));
+        assert!(m(key_error().cast(), base_exception()));
+        assert!(!m(ke.as_ptr(), index_error()));
+        assert!(!m(tasklet_exit().cast(), exception()));
+        assert!(m(tasklet_exit().cast(), system_exit()));
+        // Non-exception classes only match themselves.
+        let int = super::super::long::long_type();
+        assert!(!m(int.cast(), typeobj::object_type()));
+        assert!(m(int.cast(), int));
+        // Tuples, nested.
+        // SAFETY: the classes are static, live objects.
+        let (lookup, type_err) = unsafe {
+            (
+                Obj::from_borrowed(lookup_error().cast()),
+                Obj::from_borrowed(type_error().cast()),
+            )
+        };
+        let outer = tuple::from_vec(vec![type_err, tuple::from_vec(vec![lookup])]);
+        // SAFETY: both live.
+        assert!(unsafe { given_matches(ke.as_ptr(), outer.as_ptr()) });
+        // SAFETY: NULL is allowed.
+        assert!(!unsafe { given_matches(std::ptr::null_mut(), outer.as_ptr()) });
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(display_name(value_error()), "ValueError");
+        assert_eq!(display_name(tasklet_exit()), "TaskletExit");
+        let cls = new_class(c"mod.Err", std::ptr::null_mut()).unwrap();
+        assert_eq!(display_name(cls.as_ptr().cast()), "mod.Err");
+        let cls = new_class(c"builtins.Err2", std::ptr::null_mut()).unwrap();
+        assert_eq!(display_name(cls.as_ptr().cast()), "Err2");
+    }
 }

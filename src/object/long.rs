@@ -124,13 +124,16 @@ unsafe fn long_new(
             if is_long(*x) {
                 Ok(new(value(*x)))
             } else if super::unicode::is_unicode(*x) {
-                let s = super::unicode::as_str(*x).trim();
-                s.parse::<i64>().map(new).map_err(|_| {
-                    PyErr::value_error(format!("invalid literal for int() with base 10: '{s}'"))
+                let text = super::unicode::as_str(*x);
+                text.trim().parse::<i64>().map(new).map_err(|_| {
+                    PyErr::value_error(format!(
+                        "invalid literal for int() with base 10: {}",
+                        super::unicode::quote(text)
+                    ))
                 })
             } else {
                 Err(PyErr::type_error(format!(
-                    "int() argument must be a string or a number, not '{}'",
+                    "int() argument must be a string, a bytes-like object or a real number, not '{}'",
                     typeobj::type_name_of(*x)
                 )))
             }

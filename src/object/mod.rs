@@ -116,33 +116,51 @@ pub unsafe fn type_of(op: *mut PyObject) -> *mut PyTypeObject {
 /// derived first), then the Rust destructor of its static base, frees the memory, and releases
 /// the instance's reference to a heap type.
 ///
+/// Finalizers run with the count temporarily back at 1 (they may take and drop references)
+/// and with the error indicator saved: a pending exception survives them, and an exception a
+/// finalizer leaves behind is reported as unraisable. A finalizer that keeps a new reference
+/// resurrects the object: it is then not freed (and its finalizers run again when the count
+/// next reaches zero), as in CPython.
+///
 /// # Safety
 /// `op` is an object whose reference count is zero and which nobody will use again.
 pub unsafe fn dealloc(op: *mut PyObject) {
     // SAFETY: op is a dead-but-intact object: its type pointer is valid.
     unsafe {
         let tp = type_of(op);
+        let count = AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt));
         // Finalizers may use the object (and even take temporary references); keep it alive
         // while they run.
-        (*op).ob_refcnt = 1;
+        count.store(1, Ordering::Relaxed);
         if let Some(pre) = typeobj::lookup(tp, |t| t.ops.pre_dealloc) {
             pre(op);
-            let count = AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt));
             if count.fetch_sub(1, Ordering::AcqRel) != 1 {
                 // Resurrected: whoever holds it now frees it later.
                 return;
             }
-            (*op).ob_refcnt = 1;
+            count.store(1, Ordering::Relaxed);
         }
-        let mut t = tp;
-        while typeobj::is_heap(t) {
-            if let Some(fin) = (*t).tp_finalize {
-                fin(op);
+        if has_finalizer(tp) {
+            let saved = crate::thread_state::swap_curexc(None);
+            let mut t = tp;
+            while typeobj::is_heap(t) {
+                if let Some(fin) = (*t).tp_finalize {
+                    fin(op);
+                    if let Some(e) = crate::error::PyErr::fetch() {
+                        e.write_unraisable(op);
+                    }
+                }
+                t = (*t).tp_base;
             }
-            t = (*t).tp_base;
+            drop(crate::thread_state::swap_curexc(saved));
+            if count.fetch_sub(1, Ordering::AcqRel) != 1 {
+                // Resurrected: a finalizer stored a reference somewhere.
+                return;
+            }
+            count.store(1, Ordering::Relaxed);
         }
-        // `t` is now the first static type in the chain: it knows the Rust layout.
-        let mut s = t;
+        // The first static type in the chain knows the Rust layout.
+        let mut s = tp;
         while !s.is_null() {
             if let Some(drop_fields) = (*s).ops.drop_fields {
                 drop_fields(op);
@@ -155,6 +173,20 @@ pub unsafe fn dealloc(op: *mut PyObject) {
             decref(tp.cast());
         }
     }
+}
+
+/// True when a heap type in `tp`'s chain has a user finalizer.
+fn has_finalizer(tp: *mut PyTypeObject) -> bool {
+    let mut t = tp;
+    while typeobj::is_heap(t) {
+        // SAFETY: t is a live type.
+        if unsafe { (*t).tp_finalize }.is_some() {
+            return true;
+        }
+        // SAFETY: as above.
+        t = unsafe { (*t).tp_base };
+    }
+    false
 }
 
 /// Allocates an instance of `tp` (at `tp`'s basicsize, zero-filled past `value`) and moves

@@ -40,8 +40,8 @@ pub fn tuple_type() -> *mut PyTypeObject {
     ptr::addr_of_mut!(PyTuple_Type)
 }
 
-/// A tuple of `n` NULL slots, to be filled with [`set_item`]. `MemoryError` when `n` slots
-/// cannot be allocated.
+/// A tuple of `n` NULL slots, to be filled with [`set_item`]; `MemoryError` when that many
+/// slots cannot be allocated.
 pub fn new_empty_slots(n: usize) -> PyResult<Obj> {
     let mut items = Vec::new();
     items.try_reserve_exact(n).map_err(|_| PyErr::no_memory())?;
@@ -142,6 +142,9 @@ unsafe fn drop_tuple(op: *mut PyObject) {
 }
 
 unsafe fn tuple_repr(op: *mut PyObject) -> PyResult<String> {
+    let Some(_guard) = super::attr::ReprGuard::enter(op) else {
+        return Ok("(...)".to_owned());
+    };
     // SAFETY: op is a tuple.
     let items = unsafe { items(op) };
     let mut parts = Vec::with_capacity(items.len());

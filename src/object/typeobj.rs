@@ -199,6 +199,7 @@ pub static mut PyType_Type: PyTypeObject = PyTypeObject::new_static(
         repr: Some(type_repr),
         getattr: Some(type_getattr),
         call: Some(type_call),
+        new: Some(type_new),
         drop_fields: Some(type_drop),
         ..TypeOps::EMPTY
     },
@@ -353,14 +354,45 @@ unsafe fn type_call(
 }
 
 /// The generic allocator used by heap types whose Rust base is `object`: a zeroed instance of
-/// the type's size. Arguments are left to `tp_init`.
+/// the type's size. Arguments are left to `tp_init`; without one, any argument is a
+/// `TypeError`, as CPython's `object.__new__`.
 unsafe fn object_new(
     tp: *mut PyTypeObject,
-    _args: *mut PyObject,
-    _kw: *mut PyObject,
+    args: *mut PyObject,
+    kw: *mut PyObject,
 ) -> PyResult<Obj> {
+    // SAFETY: args is a tuple and kw NULL or a dict (checked by the caller).
+    let excess = unsafe {
+        !super::tuple::items(args).is_empty() || (!kw.is_null() && super::dict::len(kw) > 0)
+    };
+    if excess && lookup(tp, |t| t.tp_init).is_none() {
+        return Err(PyErr::type_error(format!(
+            "{}() takes no arguments",
+            name(tp)
+        )));
+    }
     // SAFETY: PyObject is a valid prefix of every instance.
     Ok(unsafe { super::alloc_instance(tp, PyObject::immortal(tp)) })
+}
+
+/// `type(x)`: the type of `x`. (Creating a class with `type(name, bases, dict)` is not
+/// supported: use `PyType_FromSpec`.)
+unsafe fn type_new(
+    _tp: *mut PyTypeObject,
+    args: *mut PyObject,
+    kw: *mut PyObject,
+) -> PyResult<Obj> {
+    // SAFETY: args is a tuple and kw NULL or a dict (checked by the caller).
+    unsafe {
+        let no_kw = kw.is_null() || super::dict::len(kw) == 0;
+        match super::tuple::items(args) {
+            [x] if no_kw => Ok(Obj::from_borrowed(super::type_of(*x).cast())),
+            [_, _, _] => Err(PyErr::type_error(
+                "type() with 3 arguments is not supported by libstackless: use PyType_FromSpec",
+            )),
+            _ => Err(PyErr::type_error("type() takes 1 or 3 arguments")),
+        }
+    }
 }
 
 /// Frees what a heap type owns when its last reference goes.
@@ -425,25 +457,30 @@ pub const Py_tp_str: c_int = 70;
 /// Slot id `Py_tp_finalize`.
 pub const Py_tp_finalize: c_int = 80;
 
-/// Resolves the `bases` argument (a type, a tuple of one type, or NULL) to one base type.
-unsafe fn single_base(bases: *mut PyObject) -> PyResult<*mut PyTypeObject> {
+/// Resolves a base given as a type, or a tuple of exactly one type (`what` names it in
+/// errors: the `bases` argument or a slot).
+unsafe fn single_base(bases: *mut PyObject, func: &str, what: &str) -> PyResult<*mut PyTypeObject> {
     // SAFETY: bases is a live object.
     unsafe {
         if is_type(bases) {
             return Ok(bases.cast());
         }
         if super::tuple::is_tuple(bases) {
-            let items = super::tuple::items(bases);
-            return match items {
-                [one] if is_type(*one) => Ok((*one).cast()),
-                [_] => Err(PyErr::type_error("bases must be types")),
-                _ => Err(PyErr::type_error(
-                    "PyType_FromSpecWithBases: libstackless supports exactly one base type",
-                )),
+            return match super::tuple::items(bases) {
+                [one] if !one.is_null() && is_type(*one) => Ok((*one).cast()),
+                [_] => Err(PyErr::type_error(format!(
+                    "{func}: {what} must be a type or a tuple of one type"
+                ))),
+                _ => Err(PyErr::type_error(format!(
+                    "{func}: {what}: libstackless supports exactly one base type"
+                ))),
             };
         }
+        Err(PyErr::type_error(format!(
+            "{func}: {what} must be a type or a tuple of one type, not {}",
+            type_name_of(bases)
+        )))
     }
-    Err(PyErr::type_error("bases must be types"))
 }
 
 fn align16(n: Py_ssize_t) -> Py_ssize_t {
@@ -455,25 +492,36 @@ fn align16(n: Py_ssize_t) -> Py_ssize_t {
 /// # Safety
 /// `spec` points to a valid spec whose slot array is terminated; `bases` is NULL or live.
 pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyResult<Obj> {
+    // SAFETY: forwarded.
+    unsafe { from_spec_for(spec, bases, "PyType_FromSpecWithBases") }
+}
+
+/// [`from_spec`] for the C function `func` (which the error messages name).
+///
+/// # Safety
+/// As [`from_spec`].
+pub unsafe fn from_spec_for(
+    spec: *const PyType_Spec,
+    bases: *mut PyObject,
+    func: &str,
+) -> PyResult<Obj> {
     // SAFETY: the spec and everything it points to are valid (caller's contract; NULL name
     // and slots are checked).
     unsafe {
         let spec = &*spec;
         if spec.name.is_null() {
-            return Err(PyErr::system_error(
-                "PyType_FromSpecWithBases: spec->name is NULL",
-            ));
+            return Err(PyErr::system_error(format!("{func}: spec->name is NULL")));
         }
         let name = CStr::from_ptr(spec.name).to_owned();
         if spec.itemsize != 0 {
-            return Err(PyErr::system_error(
-                "PyType_FromSpecWithBases: variable-size types (itemsize != 0) are not supported",
-            ));
+            return Err(PyErr::system_error(format!(
+                "{func}: variable-size types (itemsize != 0) are not supported"
+            )));
         }
         let mut base = if bases.is_null() {
             ptr::null_mut()
         } else {
-            single_base(bases)?
+            single_base(bases, func, "argument 'bases'")?
         };
         let mut init = None;
         let mut call = None;
@@ -488,7 +536,7 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
             match (*s).slot {
                 Py_tp_base | Py_tp_bases => {
                     if base.is_null() && !p.is_null() {
-                        base = single_base(p.cast())?;
+                        base = single_base(p.cast(), func, "the Py_tp_base(s) slot")?;
                     }
                 }
                 Py_tp_init => {
@@ -522,7 +570,7 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
                 }
                 other => {
                     return Err(PyErr::system_error(format!(
-                        "PyType_FromSpecWithBases: slot {other} is not supported by libstackless"
+                        "{func}: slot {other} is not supported by libstackless"
                     )))
                 }
             }
@@ -548,7 +596,7 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
                 let n = n as Py_ssize_t;
                 if n < base_size {
                     return Err(PyErr::type_error(format!(
-                        "PyType_FromSpecWithBases: basicsize {n} is smaller than the base type's ({base_size}); use a negative basicsize to add data to an opaque base"
+                        "{func}: basicsize {n} is smaller than the base type's ({base_size}); use a negative basicsize to add data to an opaque base"
                     )));
                 }
                 (n, base_size)
@@ -576,7 +624,9 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
             tp_name: extra.name.as_ptr(),
             tp_basicsize: basicsize,
             tp_base: base,
-            tp_flags: (spec.flags as u64 | Py_TPFLAGS_HEAPTYPE)
+            // Whether instances are exceptions (and so have the exception layout) comes from
+            // the base alone, never from the spec.
+            tp_flags: ((spec.flags as u64 & !Py_TPFLAGS_BASE_EXC_SUBCLASS) | Py_TPFLAGS_HEAPTYPE)
                 | ((*base).tp_flags & Py_TPFLAGS_BASE_EXC_SUBCLASS),
             ops,
             tp_methods,
@@ -593,5 +643,98 @@ pub unsafe fn from_spec(spec: *const PyType_Spec, bases: *mut PyObject) -> PyRes
         }
         let obj = super::alloc_instance(type_type(), ty);
         Ok(obj)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::exception;
+
+    /// Makes a heap type from a name, basicsize and base with no slots.
+    fn make(name: &CStr, basicsize: c_int, flags: u64, base: *mut PyTypeObject) -> PyResult<Obj> {
+        let mut slots = [PyType_Slot {
+            slot: 0,
+            pfunc: ptr::null_mut(),
+        }];
+        let spec = PyType_Spec {
+            name: name.as_ptr(),
+            basicsize,
+            itemsize: 0,
+            flags: flags as c_uint,
+            slots: slots.as_mut_ptr(),
+        };
+        // SAFETY: the spec is valid for the call; base is a live type.
+        unsafe { from_spec(&spec, base.cast()) }
+    }
+
+    fn layout(t: &Obj) -> (Py_ssize_t, Py_ssize_t) {
+        let tp = t.as_ptr() as *mut PyTypeObject;
+        // SAFETY: t is a live type.
+        unsafe { ((*tp).tp_basicsize, (*tp).data_offset) }
+    }
+
+    #[test]
+    fn align16_rounds_up() {
+        assert_eq!(align16(0), 0);
+        assert_eq!(align16(1), 16);
+        assert_eq!(align16(16), 16);
+        assert_eq!(align16(17), 32);
+        assert_eq!(align16(48), 48);
+    }
+
+    #[test]
+    fn negative_basicsize_appends_aligned_data() {
+        let head = std::mem::size_of::<PyObject>() as Py_ssize_t;
+        let a = make(c"t.A", -24, Py_TPFLAGS_BASETYPE, object_type()).unwrap();
+        assert_eq!(layout(&a), (align16(head) + 24, align16(head)));
+        // A second level starts after the first level's data, aligned.
+        let b = make(c"t.B", -8, Py_TPFLAGS_BASETYPE, a.as_ptr().cast()).unwrap();
+        let (a_size, _) = layout(&a);
+        assert_eq!(layout(&b), (align16(a_size) + 8, align16(a_size)));
+        // basicsize 0 inherits the base's size and adds no data.
+        let c = make(c"t.C", 0, 0, b.as_ptr().cast()).unwrap();
+        let (b_size, _) = layout(&b);
+        assert_eq!(layout(&c), (b_size, b_size));
+        // A positive basicsize is the whole instance; the data follows the base part.
+        let d = make(c"t.D", 40, 0, object_type()).unwrap();
+        assert_eq!(layout(&d), (40, head));
+    }
+
+    #[test]
+    fn exception_subtypes_keep_the_exception_layout() {
+        let exc_size = std::mem::size_of::<exception::PyBaseExceptionObject>() as Py_ssize_t;
+        let e = make(c"t.E", -4, 0, exception::value_error()).unwrap();
+        assert_eq!(layout(&e), (align16(exc_size) + 4, align16(exc_size)));
+        // SAFETY: e is a live type.
+        assert!(unsafe { exception::is_exception_class(e.as_ptr().cast()) });
+    }
+
+    #[test]
+    fn bad_specs_are_refused() {
+        let too_small = make(c"t.S", 8, 0, object_type()).map(|_| ()).unwrap_err();
+        assert!(too_small.matches(exception::type_error()));
+        let not_base = make(c"t.I", 0, 0, super::super::long::long_type())
+            .map(|_| ())
+            .unwrap_err();
+        assert!(not_base.matches(exception::type_error()));
+        // The spec cannot claim the exception layout.
+        let fake = make(c"t.F", 0, Py_TPFLAGS_BASE_EXC_SUBCLASS, object_type()).unwrap();
+        // SAFETY: fake is a live type.
+        assert!(!unsafe { exception::is_exception_class(fake.as_ptr().cast()) });
+    }
+
+    #[test]
+    fn heap_types_are_refcounted_and_hold_their_base() {
+        let a = make(c"t.Base", 0, Py_TPFLAGS_BASETYPE, object_type()).unwrap();
+        // SAFETY: a is a live type.
+        let count = || unsafe { super::super::refcnt(a.as_ptr()) };
+        assert_eq!(count(), 1);
+        let b = make(c"t.Sub", 0, 0, a.as_ptr().cast()).unwrap();
+        assert_eq!(count(), 2);
+        drop(b);
+        assert_eq!(count(), 1);
+        assert_eq!(short_name(a.as_ptr().cast()), "Base");
+        assert_eq!(name(a.as_ptr().cast()), "t.Base");
     }
 }

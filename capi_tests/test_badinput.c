@@ -1,0 +1,574 @@
+/* test_badinput.c: every exported function with bad input.
+ *
+ * Each function is called with NULL for each pointer argument and with an object of the
+ * wrong type where a specific type is expected. It must not crash, must return its
+ * documented failure value, and must leave a clear exception naming the function and the
+ * argument -- except the functions documented as never failing (the Check functions,
+ * PyDict_GetItem, the HasAttr functions, ...), which must give their documented result and
+ * leave no exception. Where CPython has its own message for a wrong type (e.g. "'str' object
+ * cannot be interpreted as an integer"), that message is expected instead.
+ *
+ * capi_tests/badinput_coverage.py checks that every function declared in stackless.h is
+ * called here or exempted there with a reason. Functions that steal a reference are given
+ * fresh objects, so valgrind's leak check also verifies that they steal on failure.
+ */
+#include <limits.h>
+#include <stdint.h>
+
+#include "check.h"
+
+/* The call returns `fail` and leaves an exception of type `exc` with the text `msg`. */
+#define EXPECT_FAIL(call, fail, exc, msg) \
+    do { \
+        CHECK((call) == (fail)); \
+        CHECK_EXC(exc, msg); \
+    } while (0)
+
+/* A void call leaves an exception of type `exc` with the text `msg`. */
+#define EXPECT_EXC(call, exc, msg) \
+    do { \
+        call; \
+        CHECK_EXC(exc, msg); \
+    } while (0)
+
+/* A call documented as never failing returns `want` and leaves no exception. */
+#define EXPECT_QUIET(call, want) \
+    do { \
+        CHECK((call) == (want)); \
+        CHECK_NO_EXC(); \
+    } while (0)
+
+#define NULLMSG(f, a) f ": argument '" a "' must not be NULL"
+#define TYPEMSG(f, a, want, got) f ": argument '" a "' must be " want ", not " got
+
+/* Objects of assorted types to pass where another type is expected. */
+static PyObject *an_int, *a_str, *a_dict, *a_tuple, *a_capsule, *an_exc;
+static int capsule_target;
+
+static PyObject *f_noargs(PyObject *self, PyObject *unused) {
+    (void)unused;
+    (void)self;
+    Py_RETURN_NONE;
+}
+static PyMethodDef def_noargs = {"f", f_noargs, METH_NOARGS, NULL};
+
+static void destructor(PyObject *cap) { (void)cap; }
+
+static void test_callables(void) {
+    PyObject *f = PyCFunction_New(&def_noargs, NULL);
+
+    EXPECT_FAIL(PyCFunction_NewEx(NULL, NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyCFunction_NewEx", "ml"));
+    EXPECT_FAIL(PyCFunction_New(NULL, an_int), NULL, PyExc_SystemError,
+                NULLMSG("PyCFunction_New", "ml"));
+    EXPECT_QUIET(PyCFunction_Check(NULL), 0);
+    EXPECT_QUIET(PyCFunction_Check(an_int), 0);
+    EXPECT_QUIET(PyCallable_Check(NULL), 0);
+    EXPECT_QUIET(PyCallable_Check(a_str), 0);
+
+    EXPECT_FAIL(PyObject_Call(NULL, a_tuple, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_Call", "callable"));
+    EXPECT_FAIL(PyObject_Call(f, NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_Call", "args"));
+    EXPECT_FAIL(PyObject_Call(f, a_dict, NULL), NULL, PyExc_TypeError,
+                TYPEMSG("PyObject_Call", "args", "tuple", "dict"));
+    EXPECT_FAIL(PyObject_Call(f, a_tuple, a_tuple), NULL, PyExc_TypeError,
+                TYPEMSG("PyObject_Call", "kwargs", "dict", "tuple"));
+    EXPECT_FAIL(PyObject_Call(an_int, a_tuple, NULL), NULL, PyExc_TypeError,
+                "'int' object is not callable");
+    EXPECT_FAIL(PyObject_CallObject(NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_CallObject", "callable"));
+    EXPECT_FAIL(PyObject_CallObject(f, an_int), NULL, PyExc_TypeError,
+                TYPEMSG("PyObject_CallObject", "args", "tuple", "int"));
+    EXPECT_FAIL(PyObject_CallNoArgs(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_CallNoArgs", "callable"));
+    EXPECT_FAIL(PyObject_CallNoArgs(a_dict), NULL, PyExc_TypeError,
+                "'dict' object is not callable");
+    EXPECT_FAIL(PyObject_CallOneArg(NULL, an_int), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_CallOneArg", "callable"));
+    EXPECT_FAIL(PyObject_CallOneArg(f, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_CallOneArg", "arg"));
+    EXPECT_FAIL(PyObject_CallOneArg(a_capsule, an_int), NULL, PyExc_TypeError,
+                "'PyCapsule' object is not callable");
+    Py_DECREF(f);
+}
+
+static void test_capsules(void) {
+    EXPECT_FAIL(PyCapsule_New(NULL, "n", NULL), NULL, PyExc_ValueError,
+                "PyCapsule_New called with null pointer");
+
+    EXPECT_FAIL(PyCapsule_GetPointer(NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyCapsule_GetPointer", "capsule"));
+    EXPECT_FAIL(PyCapsule_GetPointer(an_int, NULL), NULL, PyExc_TypeError,
+                TYPEMSG("PyCapsule_GetPointer", "capsule", "PyCapsule", "int"));
+    EXPECT_FAIL(PyCapsule_GetPointer(a_capsule, "other"), NULL, PyExc_ValueError,
+                "PyCapsule_GetPointer called with incorrect name");
+    EXPECT_FAIL(PyCapsule_GetName(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyCapsule_GetName", "capsule"));
+    EXPECT_FAIL(PyCapsule_GetName(a_str), NULL, PyExc_TypeError,
+                TYPEMSG("PyCapsule_GetName", "capsule", "PyCapsule", "str"));
+    EXPECT_FAIL(PyCapsule_GetContext(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyCapsule_GetContext", "capsule"));
+    EXPECT_FAIL(PyCapsule_GetContext(Py_None), NULL, PyExc_TypeError,
+                TYPEMSG("PyCapsule_GetContext", "capsule", "PyCapsule", "NoneType"));
+    EXPECT_FAIL(PyCapsule_GetDestructor(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyCapsule_GetDestructor", "capsule"));
+    EXPECT_FAIL(PyCapsule_GetDestructor(an_int), NULL, PyExc_TypeError,
+                TYPEMSG("PyCapsule_GetDestructor", "capsule", "PyCapsule", "int"));
+
+    EXPECT_FAIL(PyCapsule_SetPointer(NULL, &capsule_target), -1, PyExc_SystemError,
+                NULLMSG("PyCapsule_SetPointer", "capsule"));
+    EXPECT_FAIL(PyCapsule_SetPointer(an_int, &capsule_target), -1, PyExc_TypeError,
+                TYPEMSG("PyCapsule_SetPointer", "capsule", "PyCapsule", "int"));
+    EXPECT_FAIL(PyCapsule_SetPointer(a_capsule, NULL), -1, PyExc_ValueError,
+                "PyCapsule_SetPointer called with null pointer");
+    EXPECT_FAIL(PyCapsule_SetName(NULL, "n"), -1, PyExc_SystemError,
+                NULLMSG("PyCapsule_SetName", "capsule"));
+    EXPECT_FAIL(PyCapsule_SetName(a_dict, "n"), -1, PyExc_TypeError,
+                TYPEMSG("PyCapsule_SetName", "capsule", "PyCapsule", "dict"));
+    EXPECT_FAIL(PyCapsule_SetContext(NULL, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyCapsule_SetContext", "capsule"));
+    EXPECT_FAIL(PyCapsule_SetContext(a_tuple, NULL), -1, PyExc_TypeError,
+                TYPEMSG("PyCapsule_SetContext", "capsule", "PyCapsule", "tuple"));
+    EXPECT_FAIL(PyCapsule_SetDestructor(NULL, destructor), -1, PyExc_SystemError,
+                NULLMSG("PyCapsule_SetDestructor", "capsule"));
+    EXPECT_FAIL(PyCapsule_SetDestructor(an_exc, destructor), -1, PyExc_TypeError,
+                TYPEMSG("PyCapsule_SetDestructor", "capsule", "PyCapsule", "ValueError"));
+
+    /* Never fail. */
+    EXPECT_QUIET(PyCapsule_IsValid(NULL, NULL), 0);
+    EXPECT_QUIET(PyCapsule_IsValid(an_int, NULL), 0);
+    EXPECT_QUIET(PyCapsule_IsValid(a_capsule, NULL), 0);
+    EXPECT_QUIET(PyCapsule_CheckExact(NULL), 0);
+    EXPECT_QUIET(PyCapsule_CheckExact(an_int), 0);
+
+    /* The capsule is unchanged by the failed calls. */
+    CHECK(PyCapsule_GetPointer(a_capsule, "bad.cap") == &capsule_target);
+    CHECK_STR(PyCapsule_GetName(a_capsule), "bad.cap");
+}
+
+static void test_tuples(void) {
+    EXPECT_FAIL(PyTuple_New(-1), NULL, PyExc_SystemError, "PyTuple_New: negative size");
+    EXPECT_FAIL(PyTuple_New(PTRDIFF_MAX), NULL, PyExc_MemoryError, "");
+
+    EXPECT_FAIL(PyTuple_GetItem(NULL, 0), NULL, PyExc_SystemError,
+                NULLMSG("PyTuple_GetItem", "p"));
+    EXPECT_FAIL(PyTuple_GetItem(a_dict, 0), NULL, PyExc_TypeError,
+                TYPEMSG("PyTuple_GetItem", "p", "tuple", "dict"));
+    EXPECT_FAIL(PyTuple_GetItem(a_tuple, 5), NULL, PyExc_IndexError, "tuple index out of range");
+    /* Steals the item even when it fails (fresh objects: valgrind checks the release). */
+    EXPECT_FAIL(PyTuple_SetItem(NULL, 0, PyLong_FromLong(1000)), -1, PyExc_SystemError,
+                NULLMSG("PyTuple_SetItem", "p"));
+    EXPECT_FAIL(PyTuple_SetItem(an_int, 0, PyLong_FromLong(1000)), -1, PyExc_TypeError,
+                TYPEMSG("PyTuple_SetItem", "p", "tuple", "int"));
+    EXPECT_FAIL(PyTuple_SetItem((PyObject *)&PyTuple_Type, 0, PyLong_FromLong(1000)), -1,
+                PyExc_TypeError, TYPEMSG("PyTuple_SetItem", "p", "tuple", "type"));
+    EXPECT_FAIL(PyTuple_SetItem(a_tuple, 0, PyLong_FromLong(1000)), -1, PyExc_SystemError,
+                NULL); /* shared */
+    EXPECT_FAIL(PyTuple_Size(NULL), -1, PyExc_SystemError, NULLMSG("PyTuple_Size", "p"));
+    EXPECT_FAIL(PyTuple_Size(Py_None), -1, PyExc_TypeError,
+                TYPEMSG("PyTuple_Size", "p", "tuple", "NoneType"));
+    EXPECT_QUIET(PyTuple_Check(NULL), 0);
+    EXPECT_QUIET(PyTuple_Check(a_dict), 0);
+    EXPECT_QUIET(PyTuple_CheckExact(NULL), 0);
+    EXPECT_QUIET(PyTuple_CheckExact(a_dict), 0);
+}
+
+static void test_dicts(void) {
+    PyObject *d = PyDict_New();
+    PyObject *k = PyUnicode_FromString("k");
+
+    EXPECT_FAIL(PyDict_SetItem(NULL, k, an_int), -1, PyExc_SystemError,
+                NULLMSG("PyDict_SetItem", "p"));
+    EXPECT_FAIL(PyDict_SetItem(a_tuple, k, an_int), -1, PyExc_TypeError,
+                TYPEMSG("PyDict_SetItem", "p", "dict", "tuple"));
+    EXPECT_FAIL(PyDict_SetItem(d, NULL, an_int), -1, PyExc_SystemError,
+                NULLMSG("PyDict_SetItem", "key"));
+    EXPECT_FAIL(PyDict_SetItem(d, k, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyDict_SetItem", "val"));
+    EXPECT_FAIL(PyDict_SetItemString(NULL, "k", an_int), -1, PyExc_SystemError,
+                NULLMSG("PyDict_SetItemString", "p"));
+    EXPECT_FAIL(PyDict_SetItemString(an_int, "k", an_int), -1, PyExc_TypeError,
+                TYPEMSG("PyDict_SetItemString", "p", "dict", "int"));
+    EXPECT_FAIL(PyDict_SetItemString(d, NULL, an_int), -1, PyExc_SystemError,
+                NULLMSG("PyDict_SetItemString", "key"));
+    EXPECT_FAIL(PyDict_SetItemString(d, "k", NULL), -1, PyExc_SystemError,
+                NULLMSG("PyDict_SetItemString", "val"));
+    EXPECT_FAIL(PyDict_SetItemString(d, "\xff", an_int), -1, PyExc_ValueError,
+                "PyDict_SetItemString: argument 'key' is not valid UTF-8");
+    CHECK_EQ_INT(PyDict_Size(d), 0); /* nothing was stored */
+
+    /* PyDict_GetItem and PyDict_GetItemString never fail. */
+    EXPECT_QUIET(PyDict_GetItem(NULL, k), NULL);
+    EXPECT_QUIET(PyDict_GetItem(d, NULL), NULL);
+    EXPECT_QUIET(PyDict_GetItem(a_tuple, k), NULL);
+    EXPECT_QUIET(PyDict_GetItemString(NULL, "k"), NULL);
+    EXPECT_QUIET(PyDict_GetItemString(d, NULL), NULL);
+    EXPECT_QUIET(PyDict_GetItemString(an_int, "k"), NULL);
+    EXPECT_QUIET(PyDict_GetItemString(d, "\xff"), NULL);
+
+    EXPECT_FAIL(PyDict_GetItemWithError(NULL, k), NULL, PyExc_SystemError,
+                NULLMSG("PyDict_GetItemWithError", "p"));
+    EXPECT_FAIL(PyDict_GetItemWithError(an_int, k), NULL, PyExc_TypeError,
+                TYPEMSG("PyDict_GetItemWithError", "p", "dict", "int"));
+    EXPECT_FAIL(PyDict_GetItemWithError(d, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyDict_GetItemWithError", "key"));
+    EXPECT_FAIL(PyDict_DelItem(NULL, k), -1, PyExc_SystemError, NULLMSG("PyDict_DelItem", "p"));
+    EXPECT_FAIL(PyDict_DelItem(a_str, k), -1, PyExc_TypeError,
+                TYPEMSG("PyDict_DelItem", "p", "dict", "str"));
+    EXPECT_FAIL(PyDict_DelItem(d, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyDict_DelItem", "key"));
+    EXPECT_FAIL(PyDict_DelItem(d, k), -1, PyExc_KeyError, "'k'");
+    EXPECT_FAIL(PyDict_DelItemString(NULL, "k"), -1, PyExc_SystemError,
+                NULLMSG("PyDict_DelItemString", "p"));
+    EXPECT_FAIL(PyDict_DelItemString(a_str, "k"), -1, PyExc_TypeError,
+                TYPEMSG("PyDict_DelItemString", "p", "dict", "str"));
+    EXPECT_FAIL(PyDict_DelItemString(d, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyDict_DelItemString", "key"));
+    EXPECT_FAIL(PyDict_Contains(NULL, k), -1, PyExc_SystemError,
+                NULLMSG("PyDict_Contains", "p"));
+    EXPECT_FAIL(PyDict_Contains(a_tuple, k), -1, PyExc_TypeError,
+                TYPEMSG("PyDict_Contains", "p", "dict", "tuple"));
+    EXPECT_FAIL(PyDict_Contains(d, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyDict_Contains", "key"));
+    EXPECT_FAIL(PyDict_Size(NULL), -1, PyExc_SystemError, NULLMSG("PyDict_Size", "p"));
+    EXPECT_FAIL(PyDict_Size(a_capsule), -1, PyExc_TypeError,
+                TYPEMSG("PyDict_Size", "p", "dict", "PyCapsule"));
+
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    EXPECT_FAIL(PyDict_Next(NULL, &pos, &key, &value), 0, PyExc_SystemError,
+                NULLMSG("PyDict_Next", "p"));
+    EXPECT_FAIL(PyDict_Next(a_tuple, &pos, &key, &value), 0, PyExc_TypeError,
+                TYPEMSG("PyDict_Next", "p", "dict", "tuple"));
+    EXPECT_FAIL(PyDict_Next(d, NULL, &key, &value), 0, PyExc_SystemError,
+                NULLMSG("PyDict_Next", "ppos"));
+    CHECK_EQ_INT(pos, 0);
+    EXPECT_QUIET(PyDict_Next(d, &pos, NULL, NULL), 0); /* NULL outputs are allowed */
+
+    EXPECT_QUIET(PyDict_Check(NULL), 0);
+    EXPECT_QUIET(PyDict_Check(a_tuple), 0);
+    EXPECT_QUIET(PyDict_CheckExact(NULL), 0);
+    EXPECT_QUIET(PyDict_CheckExact(a_tuple), 0);
+
+    Py_DECREF(k);
+    Py_DECREF(d);
+}
+
+static void test_errors(void) {
+    EXPECT_EXC(PyErr_SetString(NULL, "m"), PyExc_SystemError,
+               NULLMSG("PyErr_SetString", "type"));
+    EXPECT_EXC(PyErr_SetString(PyExc_ValueError, NULL), PyExc_SystemError,
+               NULLMSG("PyErr_SetString", "message"));
+    EXPECT_EXC(PyErr_SetString(an_int, "m"), PyExc_SystemError,
+               "PyErr_SetString: exception 7 is not a BaseException subclass");
+    EXPECT_EXC(PyErr_SetString(an_exc, "m"), PyExc_SystemError,
+               "PyErr_SetString: exception ValueError('e') is not a BaseException subclass");
+    EXPECT_EXC(PyErr_SetString((PyObject *)&PyLong_Type, "m"), PyExc_SystemError,
+               "PyErr_SetString: exception <class 'int'> is not a BaseException subclass");
+    EXPECT_EXC(PyErr_SetString(PyExc_ValueError, "\xff"), PyExc_ValueError,
+               "PyErr_SetString: argument 'message' is not valid UTF-8");
+    EXPECT_EXC(PyErr_SetObject(NULL, an_int), PyExc_SystemError,
+               NULLMSG("PyErr_SetObject", "type"));
+    EXPECT_EXC(PyErr_SetObject(a_str, NULL), PyExc_SystemError,
+               "PyErr_SetObject: exception 's' is not a BaseException subclass");
+    EXPECT_EXC(PyErr_SetNone(NULL), PyExc_SystemError, NULLMSG("PyErr_SetNone", "type"));
+    EXPECT_EXC(PyErr_SetNone(Py_None), PyExc_SystemError,
+               "PyErr_SetNone: exception None is not a BaseException subclass");
+
+    PyObject *t = NULL, *v = NULL, *tb = NULL;
+    EXPECT_EXC(PyErr_Fetch(NULL, &v, &tb), PyExc_SystemError, NULLMSG("PyErr_Fetch", "ptype"));
+    EXPECT_EXC(PyErr_Fetch(&t, NULL, &tb), PyExc_SystemError, NULLMSG("PyErr_Fetch", "pvalue"));
+    EXPECT_EXC(PyErr_Fetch(&t, &v, NULL), PyExc_SystemError,
+               NULLMSG("PyErr_Fetch", "ptraceback"));
+    CHECK(t == NULL && v == NULL && tb == NULL);
+    /* Restore steals even what it rejects (fresh objects: valgrind checks the release). */
+    EXPECT_EXC(PyErr_Restore(PyLong_FromLong(1000), PyLong_FromLong(1001), NULL),
+               PyExc_SystemError, "PyErr_Restore: exception 1000 is not a BaseException subclass");
+    EXPECT_EXC(PyErr_NormalizeException(NULL, &v, &tb), PyExc_SystemError,
+               NULLMSG("PyErr_NormalizeException", "ptype"));
+    EXPECT_EXC(PyErr_NormalizeException(&t, NULL, &tb), PyExc_SystemError,
+               NULLMSG("PyErr_NormalizeException", "pvalue"));
+    EXPECT_EXC(PyErr_SetRaisedException(PyLong_FromLong(1000)), PyExc_SystemError,
+               "PyErr_SetRaisedException: 1000 is not an exception instance");
+    EXPECT_EXC(PyErr_SetRaisedException(Py_NewRef(PyExc_ValueError)), PyExc_SystemError,
+               "PyErr_SetRaisedException: <class 'ValueError'> is not an exception instance");
+
+    /* Never fail. */
+    EXPECT_QUIET(PyErr_GivenExceptionMatches(NULL, PyExc_ValueError), 0);
+    EXPECT_QUIET(PyErr_GivenExceptionMatches(an_exc, NULL), 0);
+    EXPECT_QUIET(PyErr_GivenExceptionMatches(an_int, PyExc_ValueError), 0);
+    EXPECT_QUIET(PyErr_GivenExceptionMatches(an_exc, a_str), 0);
+    EXPECT_QUIET(PyErr_ExceptionMatches(NULL), 0);
+    EXPECT_QUIET(PyErr_ExceptionMatches(an_int), 0);
+    EXPECT_QUIET(PyExceptionInstance_Check(NULL), 0);
+    EXPECT_QUIET(PyExceptionInstance_Check(an_int), 0);
+    EXPECT_QUIET(PyExceptionClass_Check(NULL), 0);
+    EXPECT_QUIET(PyExceptionClass_Check((PyObject *)&PyLong_Type), 0);
+    PyErr_WriteUnraisable(NULL); /* nothing pending: nothing happens */
+    CHECK_NO_EXC();
+    PyErr_WriteUnraisable(an_int);
+    CHECK_NO_EXC();
+
+    EXPECT_FAIL(PyErr_NewException(NULL, NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyErr_NewException", "name"));
+    EXPECT_FAIL(PyErr_NewException("m.E", an_int, NULL), NULL, PyExc_TypeError,
+                "PyErr_NewException: base must be an exception class");
+    EXPECT_FAIL(PyErr_NewException("m.E", a_tuple, NULL), NULL, PyExc_TypeError,
+                "PyErr_NewException: base must be an exception class");
+    EXPECT_FAIL(PyErr_NewException("m.E", NULL, a_tuple), NULL, PyExc_TypeError,
+                TYPEMSG("PyErr_NewException", "dict", "dict", "tuple"));
+    EXPECT_FAIL(PyErr_NewException("E", NULL, NULL), NULL, PyExc_SystemError,
+                "PyErr_NewException: name must be module.class");
+
+    EXPECT_FAIL(PyException_GetArgs(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyException_GetArgs", "exc"));
+    EXPECT_FAIL(PyException_GetArgs(an_int), NULL, PyExc_TypeError,
+                TYPEMSG("PyException_GetArgs", "exc", "an exception instance", "int"));
+    EXPECT_FAIL(PyException_GetContext(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyException_GetContext", "exc"));
+    EXPECT_FAIL(PyException_GetContext(PyExc_ValueError), NULL, PyExc_TypeError,
+                TYPEMSG("PyException_GetContext", "exc", "an exception instance", "type"));
+    EXPECT_FAIL(PyException_GetCause(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyException_GetCause", "exc"));
+    EXPECT_FAIL(PyException_GetCause(a_str), NULL, PyExc_TypeError,
+                TYPEMSG("PyException_GetCause", "exc", "an exception instance", "str"));
+    /* The setters steal their argument even when they fail. */
+    EXPECT_EXC(PyException_SetContext(NULL, PyObject_CallNoArgs(PyExc_KeyError)),
+               PyExc_SystemError, NULLMSG("PyException_SetContext", "exc"));
+    EXPECT_EXC(PyException_SetContext(an_int, PyObject_CallNoArgs(PyExc_KeyError)),
+               PyExc_TypeError,
+               TYPEMSG("PyException_SetContext", "exc", "an exception instance", "int"));
+    EXPECT_EXC(PyException_SetContext(an_exc, PyLong_FromLong(1000)), PyExc_TypeError,
+               TYPEMSG("PyException_SetContext", "ctx", "an exception instance or NULL", "int"));
+    EXPECT_EXC(PyException_SetCause(NULL, PyObject_CallNoArgs(PyExc_KeyError)),
+               PyExc_SystemError, NULLMSG("PyException_SetCause", "exc"));
+    EXPECT_EXC(PyException_SetCause(a_dict, NULL), PyExc_TypeError,
+               TYPEMSG("PyException_SetCause", "exc", "an exception instance", "dict"));
+    EXPECT_EXC(PyException_SetCause(an_exc, PyLong_FromLong(1000)), PyExc_TypeError,
+               TYPEMSG("PyException_SetCause", "cause", "an exception instance or NULL", "int"));
+    /* an_exc was not changed. */
+    EXPECT_QUIET(PyException_GetContext(an_exc), NULL);
+    EXPECT_QUIET(PyException_GetCause(an_exc), NULL);
+}
+
+static void test_numbers(void) {
+    EXPECT_FAIL(PyLong_FromUnsignedLong(ULONG_MAX), NULL, PyExc_OverflowError, NULL);
+
+    EXPECT_FAIL(PyLong_AsLong(NULL), -1, PyExc_SystemError, NULLMSG("PyLong_AsLong", "o"));
+    EXPECT_FAIL(PyLong_AsLong(a_str), -1, PyExc_TypeError,
+                "'str' object cannot be interpreted as an integer");
+    EXPECT_FAIL(PyLong_AsSsize_t(NULL), -1, PyExc_SystemError,
+                NULLMSG("PyLong_AsSsize_t", "o"));
+    EXPECT_FAIL(PyLong_AsSsize_t(Py_None), -1, PyExc_TypeError,
+                "'NoneType' object cannot be interpreted as an integer");
+    EXPECT_FAIL(PyLong_AsLongLong(NULL), -1, PyExc_SystemError,
+                NULLMSG("PyLong_AsLongLong", "o"));
+    EXPECT_FAIL(PyLong_AsLongLong(a_tuple), -1, PyExc_TypeError,
+                "'tuple' object cannot be interpreted as an integer");
+    EXPECT_FAIL(PyLong_AsUnsignedLong(NULL), (unsigned long)-1, PyExc_SystemError,
+                NULLMSG("PyLong_AsUnsignedLong", "o"));
+    EXPECT_FAIL(PyLong_AsUnsignedLong(a_dict), (unsigned long)-1, PyExc_TypeError,
+                "'dict' object cannot be interpreted as an integer");
+    EXPECT_QUIET(PyLong_Check(NULL), 0);
+    EXPECT_QUIET(PyLong_Check(a_str), 0);
+    EXPECT_QUIET(PyLong_CheckExact(NULL), 0);
+    EXPECT_QUIET(PyLong_CheckExact(Py_True), 0);
+    EXPECT_QUIET(PyBool_Check(NULL), 0);
+    EXPECT_QUIET(PyBool_Check(an_int), 0);
+    EXPECT_FAIL(PyBool_AsInt(NULL), -1, PyExc_SystemError, NULLMSG("PyBool_AsInt", "o"));
+    EXPECT_FAIL(PyBool_AsInt(a_str), -1, PyExc_TypeError,
+                TYPEMSG("PyBool_AsInt", "o", "int", "str"));
+}
+
+static void test_objects(void) {
+    /* NULL is ignored by the reference-count functions. */
+    Py_IncRef(NULL);
+    Py_DecRef(NULL);
+    _Py_Dealloc(NULL);
+    CHECK_NO_EXC();
+
+    EXPECT_FAIL(PyObject_Repr(NULL), NULL, PyExc_SystemError, NULLMSG("PyObject_Repr", "o"));
+    EXPECT_FAIL(PyObject_Str(NULL), NULL, PyExc_SystemError, NULLMSG("PyObject_Str", "o"));
+    EXPECT_FAIL(PyObject_IsTrue(NULL), -1, PyExc_SystemError, NULLMSG("PyObject_IsTrue", "o"));
+    EXPECT_FAIL(PyObject_Not(NULL), -1, PyExc_SystemError, NULLMSG("PyObject_Not", "o"));
+
+    PyObject *name = PyUnicode_FromString("x");
+    EXPECT_FAIL(PyObject_GetAttrString(NULL, "x"), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_GetAttrString", "o"));
+    EXPECT_FAIL(PyObject_GetAttrString(an_int, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_GetAttrString", "name"));
+    EXPECT_FAIL(PyObject_GetAttrString(an_int, "\xff"), NULL, PyExc_ValueError,
+                "PyObject_GetAttrString: argument 'name' is not valid UTF-8");
+    EXPECT_FAIL(PyObject_SetAttrString(NULL, "x", an_int), -1, PyExc_SystemError,
+                NULLMSG("PyObject_SetAttrString", "o"));
+    EXPECT_FAIL(PyObject_SetAttrString(an_int, NULL, an_int), -1, PyExc_SystemError,
+                NULLMSG("PyObject_SetAttrString", "name"));
+    EXPECT_FAIL(PyObject_SetAttrString(an_exc, "__context__", an_int), -1, PyExc_TypeError,
+                "exception context must be None or derive from BaseException");
+    EXPECT_QUIET(PyObject_HasAttrString(NULL, "x"), 0);
+    EXPECT_QUIET(PyObject_HasAttrString(an_int, NULL), 0);
+    EXPECT_QUIET(PyObject_HasAttrString(an_int, "\xff"), 0);
+    EXPECT_FAIL(PyObject_GetAttr(NULL, name), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_GetAttr", "o"));
+    EXPECT_FAIL(PyObject_GetAttr(an_int, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_GetAttr", "name"));
+    EXPECT_FAIL(PyObject_GetAttr(an_int, an_int), NULL, PyExc_TypeError,
+                "attribute name must be string, not 'int'");
+    EXPECT_FAIL(PyObject_SetAttr(NULL, name, an_int), -1, PyExc_SystemError,
+                NULLMSG("PyObject_SetAttr", "o"));
+    EXPECT_FAIL(PyObject_SetAttr(an_int, NULL, an_int), -1, PyExc_SystemError,
+                NULLMSG("PyObject_SetAttr", "name"));
+    EXPECT_FAIL(PyObject_SetAttr(an_int, a_tuple, an_int), -1, PyExc_TypeError,
+                "attribute name must be string, not 'tuple'");
+    EXPECT_QUIET(PyObject_HasAttr(NULL, name), 0);
+    EXPECT_QUIET(PyObject_HasAttr(an_int, NULL), 0);
+    EXPECT_QUIET(PyObject_HasAttr(an_int, an_int), 0);
+    Py_DECREF(name);
+
+    /* Types. */
+    EXPECT_QUIET(PyType_IsSubtype(NULL, &PyLong_Type), 0);
+    EXPECT_QUIET(PyType_IsSubtype(&PyLong_Type, NULL), 0);
+    EXPECT_QUIET(PyType_IsSubtype((PyTypeObject *)an_int, &PyLong_Type), 0);
+    EXPECT_QUIET(PyType_IsSubtype(&PyBool_Type, (PyTypeObject *)a_str), 0);
+    EXPECT_QUIET(PyObject_TypeCheck(NULL, &PyLong_Type), 0);
+    EXPECT_QUIET(PyObject_TypeCheck(an_int, NULL), 0);
+    EXPECT_QUIET(PyObject_TypeCheck(an_int, (PyTypeObject *)a_dict), 0);
+    EXPECT_QUIET(PyType_Check(NULL), 0);
+    EXPECT_QUIET(PyType_Check(an_int), 0);
+
+    EXPECT_FAIL(PyType_FromSpec(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyType_FromSpec", "spec"));
+    EXPECT_FAIL(PyType_FromSpecWithBases(NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyType_FromSpecWithBases", "spec"));
+    PyType_Slot none[] = {{0, NULL}};
+    PyType_Spec spec = {"bad.T", 0, 0, Py_TPFLAGS_BASETYPE, none};
+    EXPECT_FAIL(PyType_FromSpecWithBases(&spec, an_int), NULL, PyExc_TypeError,
+                "PyType_FromSpecWithBases: argument 'bases' must be a type or a tuple of one "
+                "type, not int");
+    EXPECT_FAIL(PyType_FromSpecWithBases(&spec, a_tuple), NULL, PyExc_TypeError,
+                "PyType_FromSpecWithBases: argument 'bases' must be a type or a tuple of one "
+                "type");
+    PyType_Slot bad_base[] = {{Py_tp_base, an_int}, {0, NULL}};
+    PyType_Spec bad_base_spec = {"bad.U", 0, 0, 0, bad_base};
+    EXPECT_FAIL(PyType_FromSpec(&bad_base_spec), NULL, PyExc_TypeError,
+                "PyType_FromSpec: the Py_tp_base(s) slot must be a type or a tuple of one type, "
+                "not int");
+    PyType_Spec no_name = {NULL, 0, 0, 0, none};
+    EXPECT_FAIL(PyType_FromSpec(&no_name), NULL, PyExc_SystemError,
+                "PyType_FromSpec: spec->name is NULL");
+    PyType_Spec no_slots = {"bad.NoSlots", 0, 0, 0, NULL}; /* accepted as "no slots" */
+    PyObject *NoSlots = PyType_FromSpec(&no_slots);
+    CHECK(NoSlots != NULL);
+    CHECK_NO_EXC();
+    Py_XDECREF(NoSlots);
+
+    PyObject *T = PyType_FromSpec(&spec);
+    PyObject *inst = PyObject_CallNoArgs(T);
+    EXPECT_FAIL(PyObject_GetTypeData(NULL, (PyTypeObject *)T), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_GetTypeData", "o"));
+    EXPECT_FAIL(PyObject_GetTypeData(inst, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyObject_GetTypeData", "cls"));
+    EXPECT_FAIL(PyObject_GetTypeData(an_int, (PyTypeObject *)T), NULL, PyExc_TypeError,
+                TYPEMSG("PyObject_GetTypeData", "o", "bad.T", "int"));
+    EXPECT_FAIL(PyObject_GetTypeData(inst, (PyTypeObject *)an_int), NULL, PyExc_TypeError,
+                TYPEMSG("PyObject_GetTypeData", "cls", "type", "int"));
+    EXPECT_FAIL(PyObject_GetTypeData(an_int, &PyLong_Type), NULL, PyExc_TypeError,
+                "PyObject_GetTypeData: argument 'cls' must be a type made by PyType_FromSpec, "
+                "not the static type 'int'");
+    Py_DECREF(inst);
+    Py_DECREF(T);
+
+    EXPECT_FAIL(PyType_GetName(NULL), NULL, PyExc_SystemError, NULLMSG("PyType_GetName", "tp"));
+    EXPECT_FAIL(PyType_GetName((PyTypeObject *)a_str), NULL, PyExc_TypeError,
+                TYPEMSG("PyType_GetName", "tp", "type", "str"));
+    EXPECT_FAIL(PyObject_Type(NULL), NULL, PyExc_SystemError, NULLMSG("PyObject_Type", "o"));
+
+    /* Memory. */
+    EXPECT_FAIL(PyMem_Malloc(SIZE_MAX), NULL, PyExc_MemoryError, "");
+    EXPECT_FAIL(PyMem_Calloc(SIZE_MAX, 2), NULL, PyExc_MemoryError, "");
+    EXPECT_FAIL(PyMem_Calloc(2, SIZE_MAX / 2), NULL, PyExc_MemoryError, "");
+    PyMem_Free(NULL);
+    CHECK_NO_EXC();
+}
+
+static void test_text(void) {
+    Py_ssize_t n = 99;
+    EXPECT_FAIL(PyUnicode_FromString(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyUnicode_FromString", "s"));
+    EXPECT_FAIL(PyUnicode_FromStringAndSize(NULL, 3), NULL, PyExc_SystemError,
+                NULLMSG("PyUnicode_FromStringAndSize", "s"));
+    EXPECT_FAIL(PyUnicode_FromStringAndSize("abc", -1), NULL, PyExc_SystemError,
+                "Negative size passed to PyUnicode_FromStringAndSize");
+    EXPECT_FAIL(PyUnicode_AsUTF8(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyUnicode_AsUTF8", "o"));
+    EXPECT_FAIL(PyUnicode_AsUTF8(an_int), NULL, PyExc_TypeError,
+                TYPEMSG("PyUnicode_AsUTF8", "o", "str", "int"));
+    EXPECT_FAIL(PyUnicode_AsUTF8AndSize(NULL, &n), NULL, PyExc_SystemError,
+                NULLMSG("PyUnicode_AsUTF8AndSize", "o"));
+    EXPECT_FAIL(PyUnicode_AsUTF8AndSize(a_capsule, &n), NULL, PyExc_TypeError,
+                TYPEMSG("PyUnicode_AsUTF8AndSize", "o", "str", "PyCapsule"));
+    CHECK_EQ_INT(n, 99); /* not written on failure */
+    EXPECT_FAIL(PyUnicode_GetLength(NULL), -1, PyExc_SystemError,
+                NULLMSG("PyUnicode_GetLength", "o"));
+    EXPECT_FAIL(PyUnicode_GetLength(Py_None), -1, PyExc_TypeError,
+                TYPEMSG("PyUnicode_GetLength", "o", "str", "NoneType"));
+    EXPECT_FAIL(PyUnicode_CompareWithASCIIString(NULL, "a"), -1, PyExc_SystemError,
+                NULLMSG("PyUnicode_CompareWithASCIIString", "o"));
+    EXPECT_FAIL(PyUnicode_CompareWithASCIIString(an_int, "a"), -1, PyExc_TypeError,
+                TYPEMSG("PyUnicode_CompareWithASCIIString", "o", "str", "int"));
+    EXPECT_FAIL(PyUnicode_CompareWithASCIIString(a_str, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyUnicode_CompareWithASCIIString", "s"));
+    EXPECT_QUIET(PyUnicode_Check(NULL), 0);
+    EXPECT_QUIET(PyUnicode_Check(an_int), 0);
+    EXPECT_QUIET(PyUnicode_CheckExact(NULL), 0);
+    EXPECT_QUIET(PyUnicode_CheckExact(an_int), 0);
+
+    EXPECT_FAIL(PyBytes_FromStringAndSize("x", -1), NULL, PyExc_SystemError,
+                "Negative size passed to PyBytes_FromStringAndSize");
+    EXPECT_FAIL(PyBytes_FromString(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyBytes_FromString", "s"));
+    EXPECT_FAIL(PyBytes_AsString(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyBytes_AsString", "o"));
+    EXPECT_FAIL(PyBytes_AsString(a_str), NULL, PyExc_TypeError,
+                TYPEMSG("PyBytes_AsString", "o", "bytes", "str"));
+    EXPECT_FAIL(PyBytes_Size(NULL), -1, PyExc_SystemError, NULLMSG("PyBytes_Size", "o"));
+    EXPECT_FAIL(PyBytes_Size(a_str), -1, PyExc_TypeError,
+                TYPEMSG("PyBytes_Size", "o", "bytes", "str"));
+    EXPECT_QUIET(PyBytes_Check(NULL), 0);
+    EXPECT_QUIET(PyBytes_Check(a_str), 0);
+}
+
+int main(void) {
+    an_int = PyLong_FromLong(7);
+    a_str = PyUnicode_FromString("s");
+    a_dict = PyDict_New();
+    a_tuple = PyTuple_New(1);
+    PyTuple_SetItem(a_tuple, 0, PyLong_FromLong(1));
+    Py_INCREF(a_tuple); /* shared: PyTuple_SetItem must refuse it */
+    a_capsule = PyCapsule_New(&capsule_target, "bad.cap", NULL);
+    PyObject *msg = PyUnicode_FromString("e");
+    an_exc = PyObject_CallOneArg(PyExc_ValueError, msg);
+    Py_DECREF(msg);
+    CHECK_OBJ_STR(an_exc, "e");
+    CHECK_NO_EXC();
+
+    test_callables();
+    test_capsules();
+    test_tuples();
+    test_dicts();
+    test_errors();
+    test_numbers();
+    test_objects();
+    test_text();
+
+    Py_DECREF(an_int);
+    Py_DECREF(a_str);
+    Py_DECREF(a_dict);
+    Py_DECREF(a_tuple);
+    Py_DECREF(a_tuple);
+    Py_DECREF(a_capsule);
+    Py_DECREF(an_exc);
+    CHECK_NO_EXC();
+    return check_report();
+}
