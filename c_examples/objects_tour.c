@@ -73,11 +73,10 @@ static PyObject *hypot2(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < 2; i++) {
         PyObject *item = PyTuple_GetItem(args, i); /* borrowed reference */
         if (!PyLong_Check(item)) {
-            char msg[120];
-            snprintf(msg, sizeof msg, "hypot2() argument %td must be int, not %s", i + 1,
-                     PyType_GetName(Py_TYPE(item)));
-            PyErr_SetString(PyExc_TypeError, msg);
-            return NULL;
+            /* PyErr_Format sets the exception and returns NULL. PyType_GetTpName gives the
+             * type's name as a C string (PyTypeObject is opaque in libstackless). */
+            return PyErr_Format(PyExc_TypeError, "hypot2() argument %zd must be int, not %.50s",
+                                i + 1, PyType_GetTpName(Py_TYPE(item)));
         }
         v[i] = PyLong_AsLong(item);
         if (v[i] == -1 && PyErr_Occurred()) return NULL; /* -1 may be a real value */
@@ -106,7 +105,7 @@ static void call_and_catch(PyObject *f, PyObject *args, const char *label) {
     PyErr_Fetch(&type, &value, &traceback); /* three new references; clears the indicator */
     PyObject *text = PyObject_Str(value);
     die_if_error(text, "PyObject_Str");
-    printf("%s: caught %s: %s\n", label, PyType_GetName((PyTypeObject *)type),
+    printf("%s: caught %s: %s\n", label, PyType_GetTpName((PyTypeObject *)type),
            PyUnicode_AsUTF8(text));
     Py_DECREF(text);
     Py_XDECREF(type);
@@ -130,7 +129,7 @@ int main(void) {
         PyObject *text = PyObject_Str(exc);
         die_if_error(text, "PyObject_Str");
         printf("PyLong_FromUnsignedLong(ULONG_MAX): caught %s: %s\n",
-               PyType_GetName(Py_TYPE(exc)), PyUnicode_AsUTF8(text));
+               PyType_GetTpName(Py_TYPE(exc)), PyUnicode_AsUTF8(text));
         Py_DECREF(text);
         Py_DECREF(exc);
     } else {
@@ -223,7 +222,7 @@ int main(void) {
     PyObject *exc = PyErr_GetRaisedException(); /* new reference to the instance */
     PyObject *text = PyObject_Str(exc);
     die_if_error(text, "PyObject_Str");
-    printf("%s: %s (an Exception: %s)\n", PyType_GetName(Py_TYPE(exc)), PyUnicode_AsUTF8(text),
+    printf("%s: %s (an Exception: %s)\n", PyType_GetTpName(Py_TYPE(exc)), PyUnicode_AsUTF8(text),
            PyErr_GivenExceptionMatches(exc, PyExc_Exception) ? "yes" : "no");
     Py_DECREF(text);
     Py_DECREF(exc);

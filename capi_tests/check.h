@@ -25,11 +25,21 @@
 static int check_passed_count = 0;
 static int check_failed_count = 0;
 
+/* The fully qualified name of a type as a C string (valid until the next call). */
+static inline const char *check_type_name(PyTypeObject *t) {
+    static char buf[64];
+    PyObject *n = PyType_GetFullyQualifiedName(t);
+    snprintf(buf, sizeof buf, "%s", n ? PyUnicode_AsUTF8(n) : "<?>");
+    Py_XDECREF(n);
+    if (n == NULL) PyErr_Clear();
+    return buf;
+}
+
 static inline void check_print_pending(void) {
     PyObject *exc = PyErr_GetRaisedException();
     if (exc != NULL) {
         PyObject *s = PyObject_Str(exc);
-        fprintf(stderr, "    pending exception: %s: %s\n", PyType_GetName(Py_TYPE(exc)),
+        fprintf(stderr, "    pending exception: %s: %s\n", check_type_name(Py_TYPE(exc)),
                 s ? PyUnicode_AsUTF8(s) : "<str() failed>");
         Py_XDECREF(s);
         PyErr_SetRaisedException(exc);
@@ -97,7 +107,7 @@ static inline int check_exc_impl(const char *file, int line, const char *expr, P
     if (ok) {
         check_passed_count++;
     } else {
-        snprintf(buf, sizeof buf, "%s: got %s(\"%s\")", expr, PyType_GetName(Py_TYPE(exc)),
+        snprintf(buf, sizeof buf, "%s: got %s(\"%s\")", expr, check_type_name(Py_TYPE(exc)),
                  text);
         check_fail(file, line, buf);
     }

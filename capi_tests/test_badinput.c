@@ -479,9 +479,20 @@ static void test_objects(void) {
     Py_DECREF(inst);
     Py_DECREF(T);
 
+    EXPECT_FAIL(PyType_GetTpName(NULL), NULL, PyExc_SystemError, NULLMSG("PyType_GetTpName", "tp"));
+    EXPECT_FAIL(PyType_GetTpName((PyTypeObject *)a_str), NULL, PyExc_TypeError,
+                TYPEMSG("PyType_GetTpName", "tp", "type", "str"));
     EXPECT_FAIL(PyType_GetName(NULL), NULL, PyExc_SystemError, NULLMSG("PyType_GetName", "tp"));
     EXPECT_FAIL(PyType_GetName((PyTypeObject *)a_str), NULL, PyExc_TypeError,
                 TYPEMSG("PyType_GetName", "tp", "type", "str"));
+    EXPECT_FAIL(PyType_GetQualName(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyType_GetQualName", "tp"));
+    EXPECT_FAIL(PyType_GetQualName((PyTypeObject *)a_str), NULL, PyExc_TypeError,
+                TYPEMSG("PyType_GetQualName", "tp", "type", "str"));
+    EXPECT_FAIL(PyType_GetFullyQualifiedName(NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyType_GetFullyQualifiedName", "tp"));
+    EXPECT_FAIL(PyType_GetFullyQualifiedName((PyTypeObject *)a_str), NULL, PyExc_TypeError,
+                TYPEMSG("PyType_GetFullyQualifiedName", "tp", "type", "str"));
     EXPECT_FAIL(PyObject_Type(NULL), NULL, PyExc_SystemError, NULLMSG("PyObject_Type", "o"));
 
     /* Memory. */

@@ -42,7 +42,7 @@ static void log_exc(const char *prefix) {
     char buf[128];
     PyObject *t = PyErr_Occurred();
     snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? PyType_GetName((PyTypeObject *)t) : "none");
+             t ? check_type_name((PyTypeObject *)t) : "none");
     log_event(buf);
 }
 

@@ -68,12 +68,12 @@ static PyObject *make_exc(PyObject *type, const char *msg) {
 
 static void check_base(PyObject *cls, PyObject *base, const char *name) {
     CHECK_EQ_INT(PyExceptionClass_Check(cls), 1);
-    CHECK_STR(PyType_GetName((PyTypeObject *)cls), name);
+    CHECK_STR(PyType_GetTpName((PyTypeObject *)cls), name);
     PyObject *b = PyObject_GetAttrString(cls, "__base__");
     if (b != base) {
         char buf[128];
         snprintf(buf, sizeof buf, "%s.__base__ is %s", name,
-                 b && PyType_Check(b) ? PyType_GetName((PyTypeObject *)b) : "?");
+                 b && PyType_Check(b) ? PyType_GetTpName((PyTypeObject *)b) : "?");
         CHECK_STR(buf, "the expected base");
     } else {
         CHECK(b == base);
@@ -576,7 +576,7 @@ static void test_new_exception(void) {
     CHECK_EQ_INT(PyType_Check(MyErr), 1);
     CHECK_EQ_INT(Py_REFCNT(MyErr), 1);
     CHECK_REPR(MyErr, "<class 'mod.MyErr'>");
-    CHECK_STR(PyType_GetName((PyTypeObject *)MyErr), "mod.MyErr");
+    CHECK_STR(PyType_GetTpName((PyTypeObject *)MyErr), "mod.MyErr");
     PyObject *a = PyObject_GetAttrString(MyErr, "__module__");
     CHECK_OBJ_STR(a, "mod");
     Py_XDECREF(a);

@@ -37,7 +37,7 @@ static void log_exc(const char *prefix) {
     char buf[128];
     PyObject *t = PyErr_Occurred();
     snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? PyType_GetName((PyTypeObject *)t) : "none");
+             t ? check_type_name((PyTypeObject *)t) : "none");
     log_event(buf);
 }
 
@@ -85,7 +85,7 @@ static void check_bad_arg_at(const char *file, int line, const char *func) {
     } else {
         char buf[512];
         snprintf(buf, sizeof buf, "bad argument to %s: got %s(\"%s\")", func,
-                 PyType_GetName(Py_TYPE(exc)), text);
+                 check_type_name(Py_TYPE(exc)), text);
         check_fail(file, line, buf);
     }
     Py_XDECREF(s);

@@ -469,7 +469,7 @@ static void test_heap_type(void) {
     Py_DECREF(ty);
     Py_DECREF(tp); /* the instances keep it alive */
     CHECK_EQ_INT(Py_REFCNT(tp), 2);
-    CHECK(PyType_GetName((PyTypeObject *)tp) != NULL);
+    CHECK(PyType_GetTpName((PyTypeObject *)tp) != NULL);
     finalized = 0;
     Py_DECREF(o1);
     CHECK_EQ_INT(finalized, 1);
@@ -514,7 +514,7 @@ static void test_finalizer_resurrect(void) {
     CHECK(resurrected == o);
     CHECK_EQ_INT(Py_REFCNT(resurrected), 1);
     CHECK(PyObject_TypeCheck(resurrected, Py_TYPE(resurrected)));
-    CHECK_STR(PyType_GetName(Py_TYPE(resurrected)), "refcount.Phoenix");
+    CHECK_STR(PyType_GetTpName(Py_TYPE(resurrected)), "refcount.Phoenix");
     PyObject *keep = resurrected;
     Py_DECREF(keep); /* finalizer runs again, does not resurrect: freed */
     CHECK(resurrected == keep);

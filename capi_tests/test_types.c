@@ -82,13 +82,30 @@ static void test_builtin_types(void) {
     CHECK_EQ_INT(PyType_Check(Py_None), 0);
     CHECK_EQ_INT(PyType_Check(NULL), 0);
 
-    CHECK_STR(PyType_GetName(&PyLong_Type), "int");
-    CHECK_STR(PyType_GetName(&PyBool_Type), "bool");
-    CHECK_STR(PyType_GetName(&PyType_Type), "type");
-    CHECK_STR(PyType_GetName(&_PyNone_Type), "NoneType");
-    CHECK_STR(PyType_GetName((PyTypeObject *)PyExc_TaskletExit), "TaskletExit");
-    CHECK(PyType_GetName((PyTypeObject *)five) == NULL);
-    CHECK_EXC(PyExc_TypeError, "PyType_GetName: argument 'tp' must be type, not int");
+    CHECK_STR(PyType_GetTpName(&PyLong_Type), "int");
+    CHECK_STR(PyType_GetTpName(&PyBool_Type), "bool");
+    CHECK_STR(PyType_GetTpName(&PyType_Type), "type");
+    CHECK_STR(PyType_GetTpName(&_PyNone_Type), "NoneType");
+    CHECK_STR(PyType_GetTpName((PyTypeObject *)PyExc_TaskletExit), "TaskletExit");
+    CHECK(PyType_GetTpName((PyTypeObject *)five) == NULL);
+    CHECK_EXC(PyExc_TypeError, "PyType_GetTpName: argument 'tp' must be type, not int");
+
+    /* CPython's name functions return new references to strs. */
+    PyObject *nm = PyType_GetName(&PyTasklet_Type);
+    CHECK_OBJ_STR(nm, "tasklet");
+    Py_XDECREF(nm);
+    nm = PyType_GetQualName(&PyTasklet_Type);
+    CHECK_OBJ_STR(nm, "tasklet");
+    Py_XDECREF(nm);
+    nm = PyType_GetFullyQualifiedName(&PyTasklet_Type);
+    CHECK_OBJ_STR(nm, "_stackless.tasklet");
+    Py_XDECREF(nm);
+    nm = PyType_GetName((PyTypeObject *)PyExc_ValueError);
+    CHECK_OBJ_STR(nm, "ValueError");
+    Py_XDECREF(nm);
+    nm = PyType_GetFullyQualifiedName((PyTypeObject *)PyExc_ValueError);
+    CHECK_OBJ_STR(nm, "ValueError");
+    Py_XDECREF(nm);
 
     PyObject *t = PyObject_Type(five);
     CHECK(t == (PyObject *)&PyLong_Type);
@@ -244,7 +261,7 @@ static void test_heap_type(void) {
     CHECK_EQ_INT(PyType_IsSubtype((PyTypeObject *)Point, &PyBaseObject_Type), 1);
     CHECK_EQ_INT(PyCallable_Check(Point), 1);
     /* PyType_GetName gives the full tp_name (documented deviation); __name__ is the short one. */
-    CHECK_STR(PyType_GetName((PyTypeObject *)Point), "types.Point");
+    CHECK_STR(PyType_GetTpName((PyTypeObject *)Point), "types.Point");
     CHECK_REPR(Point, "<class 'types.Point'>");
     PyObject *a = PyObject_GetAttrString(Point, "__name__");
     CHECK_OBJ_STR(a, "Point");
@@ -346,7 +363,7 @@ static void test_heap_type(void) {
     Py_DECREF(q);
     CHECK_STR(fin_log, "Point");
     CHECK_EQ_INT(Py_REFCNT(Point), 1);
-    CHECK_STR(PyType_GetName(Py_TYPE(p)), "types.Point");
+    CHECK_STR(PyType_GetTpName(Py_TYPE(p)), "types.Point");
     fin_log[0] = 0;
     Py_DECREF(p); /* last instance: frees the type too */
     CHECK_STR(fin_log, "Point");
@@ -522,7 +539,7 @@ static void test_exception_subtype(void) {
     CHECK_EQ_INT(PyExceptionClass_Check(MyError), 1);
     CHECK_EQ_INT(PyType_IsSubtype((PyTypeObject *)MyError, (PyTypeObject *)PyExc_ValueError), 1);
     CHECK_EQ_INT(PyType_IsSubtype((PyTypeObject *)MyError, (PyTypeObject *)PyExc_Exception), 1);
-    CHECK_STR(PyType_GetName((PyTypeObject *)MyError), "types.MyError");
+    CHECK_STR(PyType_GetTpName((PyTypeObject *)MyError), "types.MyError");
     PyObject *base = PyObject_GetAttrString(MyError, "__base__");
     CHECK(base == PyExc_ValueError);
     Py_XDECREF(base);
@@ -787,7 +804,7 @@ static void test_spec_errors(void) {
     free(heap_slots);
     memset(heap_name, 'x', 31);
     free(heap_name);
-    CHECK_STR(PyType_GetName((PyTypeObject *)Copied), "types.Copied");
+    CHECK_STR(PyType_GetTpName((PyTypeObject *)Copied), "types.Copied");
     PyObject *c = PyObject_CallNoArgs(Copied);
     PyObject *m = c ? PyObject_GetAttrString(c, "norm1") : NULL;
     PyObject *r = m ? PyObject_CallNoArgs(m) : NULL;

@@ -35,7 +35,7 @@ static void log_exc(const char *prefix) {
     char buf[128];
     PyObject *t = PyErr_Occurred();
     snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? PyType_GetName((PyTypeObject *)t) : "none");
+             t ? check_type_name((PyTypeObject *)t) : "none");
     log_event(buf);
 }
 
@@ -499,7 +499,7 @@ static void test_B101(void) {
     CHECK(PyErr_GivenExceptionMatches(PyExc_TaskletExit, PyExc_SystemExit));
     CHECK(!PyErr_GivenExceptionMatches(PyExc_TaskletExit, PyExc_Exception));
     CHECK(PyErr_GivenExceptionMatches(PyExc_TaskletExit, PyExc_BaseException));
-    CHECK_STR(PyType_GetName((PyTypeObject *)PyExc_TaskletExit), "TaskletExit");
+    CHECK_STR(check_type_name((PyTypeObject *)PyExc_TaskletExit), "TaskletExit");
 
     PyObject *empty = PyTuple_New(0);
     PyObject *e = PyObject_Call(PyExc_TaskletExit, empty, NULL);

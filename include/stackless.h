@@ -814,13 +814,26 @@ PyObject *PyType_FromSpec(PyType_Spec *spec);
 // static type is a `TypeError`.
 void *PyObject_GetTypeData(PyObject *o, PyTypeObject *cls);
 
-// Returns the type's full name (e.g. `"_stackless.tasklet"`, `"int"`, `"mod.MyError"` for a
-// class made by `PyErr_NewException("mod.MyError", ...)`), borrowed from the type (it lives
-// as long as the type), or NULL with an exception set when `tp` is not a type. Unlike
-// CPython 3.12, whose `PyType_GetName` returns a new reference to a str holding `__name__`
-// (the part after the last dot), this returns the C string CPython keeps in `tp_name`, which
-// is what error messages show; get `__name__` with `PyObject_GetAttrString(tp, "__name__")`.
-const char *PyType_GetName(PyTypeObject *tp);
+// Returns a new reference to a str holding the type's short name (`"tasklet"`,
+// `"TypeError"`; the part after the last dot), as CPython 3.11+ does; NULL with an exception
+// set on bad input.
+PyObject *PyType_GetName(PyTypeObject *tp);
+
+// Returns a new reference to a str holding the type's qualified name (the same as its short
+// name here: there are no nested classes). NULL with an exception set on bad input.
+PyObject *PyType_GetQualName(PyTypeObject *tp);
+
+// Returns a new reference to a str holding the type's fully qualified name: `"module.Name"`
+// (`"_stackless.tasklet"`, `"mymod.MyError"`), or the bare name for built-in types
+// (`"TypeError"`), as CPython 3.13. NULL with an exception set on bad input.
+PyObject *PyType_GetFullyQualifiedName(PyTypeObject *tp);
+
+// Returns the type's full name as a C string borrowed from the type (it lives as long as the
+// type): `"_stackless.tasklet"`, `"int"`, `"mod.MyError"` for a class made by
+// `PyErr_NewException("mod.MyError", ...)`. A libstackless extension: `PyTypeObject` is
+// opaque here, so this stands in for CPython's `Py_TYPE(o)->tp_name`, which error messages
+// show. Returns NULL with an exception set when `tp` is not a type.
+const char *PyType_GetTpName(PyTypeObject *tp);
 
 // Returns a new reference to the type of `o` (NULL with an exception set for NULL).
 PyObject *PyObject_Type(PyObject *o);

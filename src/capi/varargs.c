@@ -307,7 +307,7 @@ static const char *type_name_of(PyObject *o) {
     if (o == Py_None) {
         return "None";
     }
-    const char *name = PyType_GetName(Py_TYPE(o));
+    const char *name = PyType_GetTpName(Py_TYPE(o));
     if (name == NULL) {
         PyErr_Clear();
         return "?";
@@ -320,7 +320,7 @@ static const char *real_type_name(PyObject *o) {
     if (o == NULL) {
         return "NULL";
     }
-    const char *name = PyType_GetName(Py_TYPE(o));
+    const char *name = PyType_GetTpName(Py_TYPE(o));
     if (name == NULL) {
         PyErr_Clear();
         return "?";
@@ -1680,7 +1680,7 @@ static const char *pa_convert_simple(pa_state *pa, PyObject *arg, const char **p
             }
             if (p == NULL) return pa_null_output(pa, c, msgbuf);
             if (!PyObject_TypeCheck(arg, type)) {
-                const char *tn = PyType_GetName(type);
+                const char *tn = PyType_GetTpName(type);
                 if (tn == NULL) RETURN_ERR_OCCURRED;
                 return pa_converterr(tn, arg, msgbuf, bufsize);
             }
