@@ -119,7 +119,10 @@ fn guarded(ts: &ThreadState, what: &str, f: impl FnOnce() -> PyResult<()>) {
     // The running tasklet's own pending exception must survive the callback.
     let saved = ts.curexc.take();
     s.schedlock.set(s.schedlock.get() + 1);
-    let r = f();
+    let r = {
+        let _nested = crate::scheduler::Nested::enter(s);
+        f()
+    };
     s.schedlock.set(s.schedlock.get() - 1);
     if let Err(e) = r {
         e.restore();

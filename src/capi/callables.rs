@@ -73,6 +73,7 @@ fn call_checked(
     if !kwargs.is_null() {
         typed(kwargs, dict::dict_type(), func, "kwargs")?;
     }
+    let _nested = crate::scheduler::Nested::enter(&crate::thread_state::current().sched);
     // SAFETY: checked above.
     Ok(unsafe { call::call(callable, args, kwargs)? }.into_raw())
 }

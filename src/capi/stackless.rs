@@ -278,6 +278,7 @@ pub unsafe extern "C" fn PyStackless_Call_Main(
         if !kwds.is_null() {
             super::boundary::typed(kwds, dict::dict_type(), "PyStackless_Call_Main", "kwds")?;
         }
+        let _nested = crate::scheduler::Nested::enter(s);
         // SAFETY: checked above.
         Ok(unsafe { call::call(func, args.as_ptr(), kwds)? }.into_raw())
     })

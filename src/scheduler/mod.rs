@@ -250,6 +250,26 @@ pub fn running_guard() -> Option<(usize, usize, usize)> {
     (hi > lo).then_some((cur as usize, lo, hi))
 }
 
+/// Counts one library-mediated nested call (SPEC §7's nesting level) for as long as it lives:
+/// a `PyObject_Call` made from inside a tasklet, a callback, a nested scheduler run. The level
+/// belongs to the running tasklet and is saved and restored with it at every switch, so a
+/// call that blocks and resumes later still undoes exactly its own increment.
+pub(crate) struct Nested<'a>(&'a Scheduler);
+
+impl<'a> Nested<'a> {
+    /// Enters one level on the calling thread's running tasklet.
+    pub(crate) fn enter(s: &'a Scheduler) -> Nested<'a> {
+        s.nesting_level.set(s.nesting_level.get() + 1);
+        Nested(s)
+    }
+}
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        self.0.nesting_level.set(self.0.nesting_level.get() - 1);
+    }
+}
+
 impl Default for Scheduler {
     fn default() -> Self {
         Scheduler::new()

@@ -336,7 +336,10 @@ pub(crate) fn run_watchdog(
     // watchdog alive while it waits; it is always revived eventually.
     let my_ref = unsafe { s.unlink(me) };
     let next = s.current.get();
-    let result = schedule_task(ts, me, next);
+    let result = {
+        let _nested = super::Nested::enter(s);
+        schedule_task(ts, me, next)
+    };
     let deeper = {
         let mut w = s.watchdogs.borrow_mut();
         match w.iter().rposition(|&x| x == me) {
