@@ -284,6 +284,7 @@ fn end_tasklet(ts: &ThreadState, me: TaskletPtr, result: PyResult<Obj>) -> ! {
     // SAFETY: as above.
     s.release_later(unsafe { s.unlink(me) });
     m.started.set(false);
+    m.nesting_level.set(0);
     drop(m.func.take());
     drop(m.tempval.take());
     // SAFETY: me is in the C-state list since it started.
