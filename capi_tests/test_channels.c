@@ -1293,12 +1293,19 @@ static void test_nr_variants(void) {
     CHECK_LOG("s:send-start main:got s:sent");
     Py_XDECREF(s);
 
-    /* Bodies using the _nr calls by the protocol: same order as the plain calls (B018). */
+        /* Bodies using the _nr calls by the protocol: same order as the plain calls (B018).
+     * With soft switching, Snr's send switches soft and its body returns the unwind token:
+     * by the protocol the body then ends with the send's result when it resumes (SPEC §7,
+     * tail position), so the code after the call (Snr:sent) runs only when it switched hard. */
     log_reset();
     PyTaskletObject *snr = spawn(&def_send_nr, NULL);
     PyTaskletObject *rnr = spawn(&def_recv_nr_tail, NULL);
     run_all();
-    CHECK_LOG("Snr:start Rnr:start Snr:sent");
+    if (PyStackless_EnableSoftswitch(-1)) {
+        CHECK_LOG("Snr:start Rnr:start");
+    } else {
+        CHECK_LOG("Snr:start Rnr:start Snr:sent");
+    }
     CHECK_EQ_INT(PyTasklet_Alive(snr), 0);
     CHECK_EQ_INT(PyTasklet_Alive(rnr), 0);
     CHECK_EQ_INT(PyChannel_GetBalance(ch), 0);

@@ -34,6 +34,8 @@ typedef struct PyTypeObject PyTypeObject;
 typedef struct PyLongObject PyLongObject;
 typedef struct PyTaskletObject PyTaskletObject;
 typedef struct PyChannelObject PyChannelObject;
+typedef struct PyModuleDef PyModuleDef;
+typedef struct PyStacklessFunctionDeclarationObject PyStacklessFunctionDeclarationObject;
 
 /* Stackless's schedule hook: a function type (as in Stackless); pass a pointer to one to
  * PyStackless_SetScheduleFastcallback. */
@@ -335,6 +337,9 @@ extern PyTypeObject PyType_Type;
 
 // `str`.
 extern PyTypeObject PyUnicode_Type;
+
+// `PyStacklessFunctionDeclaration_Type`.
+extern PyTypeObject PyStacklessFunctionDeclaration_Type;
 
 // `_stackless.tasklet`.
 extern PyTypeObject PyTasklet_Type;
@@ -855,6 +860,42 @@ void PyMem_Free(void *p);
 // `PyTasklet_BindThread` and `PyStackless_GetThreadInfo`.
 unsigned long PyThread_get_thread_ident(void);
 
+// Initializes a static soft-switchable function declaration: sets its type and its
+// `module_name` (from `module`, a str or NULL; `module_def` is accepted for compatibility
+// and may be NULL). Call it once before the first `PyStackless_CallFunction` with `sfd`.
+// Returns 0, or -1 with an exception set (`SystemError` for a NULL `sfd` or a declaration
+// without `sfunc`, `TypeError` for a `module` that is not a str).
+int PyStackless_InitFunctionDeclaration(PyStacklessFunctionDeclarationObject *sfd,
+                                        PyObject *module,
+                                        PyModuleDef *module_def);
+
+// Returns 1 if `o` is a soft-switchable function declaration (exactly), else 0.
+int PyStacklessFunctionDeclarationType_CheckExact(PyObject *o);
+
+// Calls the soft-switchable function declared by `sfd` with `arg` as its first `retval`
+// (borrowed; NULL means "an exception is pending") and `ob1`, `ob2`, `ob3` (borrowed; the
+// frame keeps its own references, and the function may replace them), `n` and `any` as its
+// initial state (`*step` starts at 0). If the caller set the stackless flag
+// (`STACKLESS_PROMOTE_ALL()`) and the tasklet may switch soft, the function is driven by the
+// frame loop: this returns `Py_UnwindToken`, which the caller must return to its own caller.
+// Otherwise the function is called directly (its own soft-switching calls then switch hard)
+// and this returns a new reference to its result, or NULL with an exception set.
+PyObject *PyStackless_CallFunction(PyStacklessFunctionDeclarationObject *sfd,
+                                   PyObject *arg,
+                                   PyObject *ob1,
+                                   PyObject *ob2,
+                                   PyObject *ob3,
+                                   long n,
+                                   void *any);
+
+// The address of the calling thread's stackless flag: the lvalue behind
+// `_PyStackless_TRY_STACKLESS`, used by the `STACKLESS_*` protocol macros.
+int *_PyStackless_TryStacklessPtr(void);
+
+// Returns the calling thread's stackless flag and clears it (what `STACKLESS_GETARG()`
+// does).
+int _PyStackless_GetTryStackless(void);
+
 // Yields to the next runnable tasklet. `retval` (borrowed; NULL means `Py_None`) is stored in
 // the caller's tempval; with `remove` non-zero the caller leaves the run queue (paused) and
 // waits to be inserted or run. When the caller runs again this returns a new reference to its
@@ -1119,8 +1160,9 @@ int PyTasklet_Paused(PyTaskletObject *task_);
 // meaning), 0 if not, -1 with an exception set.
 int PyTasklet_Scheduled(PyTaskletObject *task_);
 
-// Returns 1 if `task` has no C state (it could be resumed without its own stack), 0 if it
-// has (it started running a body on a stack, or it is a main tasklet), -1 with an exception.
+// Returns 1 if `task` has no C state (it can be resumed without a stack of its own: it is new,
+// or suspended softly), 0 if it has (it blocked with a hard switch inside C code, runs a
+// nested call now, or is a main tasklet), -1 with an exception set.
 int PyTasklet_Restorable(PyTaskletObject *task_);
 
 // Returns -1 if `task` is blocked receiving, 1 if blocked sending, 0 if not blocked.
@@ -1218,6 +1260,8 @@ int PyBytes_Check(PyObject *o);
  * after the main include guard. ----- */
 #ifndef STACKLESS_TRAILER_H
 #define STACKLESS_TRAILER_H
+
+#include <assert.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -1432,6 +1476,47 @@ PyObject *PyStackless_CallCMethod_Main(PyMethodDef *meth, PyObject *self, const 
 
 /* True when `obj` is the soft-switch marker returned by a `_nr` call that switched soft. */
 #define STACKLESS_UNWINDING(obj) ((PyObject *)(obj) == (PyObject *)Py_UnwindToken)
+
+/* ----- Soft-switchable functions (Stackless 3.7's protocol, SPEC section 7) ----- */
+
+/* A soft-switchable function: a re-entrant state machine. `retval` is the result of the call
+ * that suspended it (borrowed; NULL with an exception set on error; on the first entry the
+ * `arg` of PyStackless_CallFunction); `*step` starts at 0; `ob1..ob3`, `n` and `any` are its
+ * saved state. It returns a new reference (its result), NULL with an exception set, or
+ * Py_UnwindToken after a call that switched soft (it is then re-entered with that call's
+ * result). It must begin with STACKLESS_GETARG(). */
+typedef PyObject *(slp_softswitchablefunc)(PyObject *retval, long *step, PyObject **ob1,
+                                           PyObject **ob2, PyObject **ob3, long *n, void **any);
+
+/* The static declaration of a soft-switchable function:
+ *   static PyStacklessFunctionDeclarationObject decl = {
+ *       PyObject_HEAD_INIT(NULL) my_function, "my_function", NULL };
+ * then PyStackless_InitFunctionDeclaration(&decl, NULL, NULL) before first use. */
+struct PyStacklessFunctionDeclarationObject {
+    PyObject_HEAD
+    slp_softswitchablefunc *sfunc;
+    const char *name;
+    const char *module_name;
+};
+
+/* The stackless flag ("the caller can take Py_UnwindToken"), per thread, as an lvalue. */
+#define _PyStackless_TRY_STACKLESS (*_PyStackless_TryStacklessPtr())
+/* First statement of a protocol-aware function: `stackless` = the flag, which is cleared. */
+#define STACKLESS_GETARG() int stackless = _PyStackless_GetTryStackless()
+/* Pass the flag on to a protocol-aware callee (PyStackless_Schedule, PyChannel_Send/Receive,
+ * PyTasklet_Run/Switch, PyObject_Call, PyStackless_CallFunction, ...). */
+#define STACKLESS_PROMOTE_ALL() ((void)(_PyStackless_TRY_STACKLESS = stackless))
+/* Pass the flag on only if `flag` says the callee obeys the protocol. */
+#define STACKLESS_PROMOTE_FLAG(flag) (stackless ? (_PyStackless_TRY_STACKLESS = (flag)) : 0)
+/* Clear the flag. */
+#define STACKLESS_RETRACT() ((void)(_PyStackless_TRY_STACKLESS = 0))
+/* Debug check that a callee consumed the flag. */
+#ifdef NDEBUG
+#define STACKLESS_ASSERT() ((void)0)
+#else
+#define STACKLESS_ASSERT() assert(_PyStackless_TRY_STACKLESS == 0)
+#endif
+#define PyStacklessFunctionDeclaration_CheckExact(op) PyStacklessFunctionDeclarationType_CheckExact(op)
 
 #ifdef __cplusplus
 } /* extern "C" */

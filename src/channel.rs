@@ -32,7 +32,7 @@ use crate::callbacks;
 use crate::error::PyErr;
 use crate::object::typeobj::{PyTypeObject, Py_TPFLAGS_BASETYPE, TypeOps};
 use crate::object::{Obj, PyObject, PyResult};
-use crate::scheduler::switch::{check_can_switch, sched, schedule_task, wakeup_when_empty};
+use crate::scheduler::switch::{check_can_switch, sched_op, schedule_task, wakeup_when_empty};
 use crate::tasklet::{tref, TaskletPtr};
 use crate::thread_state::ThreadState;
 
@@ -215,9 +215,16 @@ pub(crate) unsafe fn unblock(t: TaskletPtr) -> Obj {
 
 /// A send (`dir` = 1, `value` is what is sent, possibly a bomb) or a receive (`dir` = -1,
 /// `value` None) by the running tasklet. Returns the received value (receive) or None (send);
-/// a bomb that arrives raises its exception.
-pub(crate) fn action(ts: &ThreadState, chan: *mut PyObject, dir: i8, value: Obj) -> PyResult<Obj> {
-    let s = sched(ts);
+/// a bomb that arrives raises its exception. With `soft`, a switch is soft and returns the
+/// unwind token instead (the result reaches the tasklet through the frame loop).
+pub(crate) fn action(
+    ts: &ThreadState,
+    chan: *mut PyObject,
+    dir: i8,
+    value: Obj,
+    soft: bool,
+) -> PyResult<Obj> {
+    let s = sched_op(ts)?;
     if s.schedlock.get() > 0 {
         return Err(PyErr::runtime_error(
             "Recursive channel call due to callbacks!",
@@ -271,7 +278,7 @@ pub(crate) fn action(ts: &ThreadState, chan: *mut PyObject, dir: i8, value: Obj)
             unsafe { s.link_before_current(tref_t) };
             source
         };
-        schedule_task(ts, source, next)
+        schedule_task(ts, source, next, soft)
     } else {
         // SAFETY: source is current, hence in the run queue.
         let my_ref = unsafe { s.unlink(source) };
@@ -297,13 +304,13 @@ pub(crate) fn action(ts: &ThreadState, chan: *mut PyObject, dir: i8, value: Obj)
                 }
             },
         };
-        schedule_task(ts, source, next)
+        schedule_task(ts, source, next, soft)
     }
 }
 
 /// Sends an exception (`bomb` wraps it) like a value.
 pub(crate) fn send_exception(ts: &ThreadState, chan: *mut PyObject, e: PyErr) -> PyResult<()> {
-    action(ts, chan, 1, bomb::new(e)).map(drop)
+    action(ts, chan, 1, bomb::new(e), false).map(drop)
 }
 
 unsafe fn channel_type_call(

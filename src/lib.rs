@@ -26,6 +26,7 @@ pub mod channel_attrs;
 pub mod error;
 pub mod object;
 pub mod scheduler;
+pub mod soft;
 pub mod stack;
 pub mod tasklet;
 pub mod tasklet_attrs;

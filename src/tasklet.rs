@@ -22,6 +22,7 @@ use std::ptr;
 
 use crate::object::typeobj::{PyTypeObject, Py_TPFLAGS_BASETYPE, TypeOps};
 use crate::object::{Obj, PyObject};
+use crate::scheduler::frames::CFrame;
 use crate::stack::{Context, Stack};
 use crate::thread_state::ThreadState;
 
@@ -64,8 +65,14 @@ pub struct PyTaskletObject {
     pub(crate) started: Cell<bool>,
     /// The suspended machine context while started and not running.
     pub(crate) ctx: Cell<Option<Context>>,
-    /// The stack a started tasklet runs on.
-    pub(crate) stack: Cell<Option<Stack>>,
+    /// The stack it keeps while suspended with C state (it blocked with a hard switch).
+    pub(crate) stack: Cell<Option<Box<Stack>>>,
+    /// Its soft frames (soft-switchable functions in progress), innermost last. Boxed so
+    /// that a tasklet without frames pays one word, not three (memory per blocked tasklet).
+    #[allow(clippy::box_collection)]
+    pub(crate) frames: Cell<Option<Box<Vec<Box<CFrame>>>>>,
+    /// True while it is in the thread's list of tasklets suspended with C state.
+    pub(crate) in_cstate_list: Cell<bool>,
     /// Usable stack size to use when it starts (0: the library default).
     pub(crate) stack_size: Cell<usize>,
     /// The channel it is blocked on (a reference), while blocked.
@@ -148,6 +155,8 @@ impl PyTaskletObject {
             started: Cell::new(false),
             ctx: Cell::new(None),
             stack: Cell::new(None),
+            frames: Cell::new(None),
+            in_cstate_list: Cell::new(false),
             stack_size: Cell::new(0),
             blocked_on: Cell::new(None),
             curexc: Cell::new(None),
@@ -212,9 +221,55 @@ impl PyTaskletObject {
         self.scheduled() && self.blocked.get() == 0
     }
 
-    /// True when it holds C state (it started: its body is on a stack).
+    /// True when it holds C state: it is suspended in C code on a stack of its own (it
+    /// blocked with a hard switch). Main runs on the thread's stack and does not count.
     pub fn has_cstate(&self) -> bool {
-        self.started.get() && !self.is_main.get()
+        // SAFETY: a momentary read of the cell.
+        !self.is_main.get() && unsafe { (*self.ctx.as_ptr()).is_some() }
+    }
+
+    /// True when it has soft frames.
+    pub fn has_frames(&self) -> bool {
+        // SAFETY: a momentary read of the cell.
+        unsafe {
+            (*self.frames.as_ptr())
+                .as_ref()
+                .is_some_and(|f| !f.is_empty())
+        }
+    }
+
+    /// Number of soft frames.
+    pub fn frame_count(&self) -> usize {
+        // SAFETY: a momentary read of the cell.
+        unsafe { (*self.frames.as_ptr()).as_ref().map_or(0, |f| f.len()) }
+    }
+
+    /// Pushes a soft frame.
+    pub(crate) fn push_frame(&self, f: Box<CFrame>) {
+        let mut v = self.frames.take().unwrap_or_default();
+        v.push(f);
+        self.frames.set(Some(v));
+    }
+
+    /// Pops the top soft frame.
+    pub(crate) fn pop_frame(&self) -> Option<Box<CFrame>> {
+        let mut v = self.frames.take()?;
+        let f = v.pop();
+        if !v.is_empty() {
+            self.frames.set(Some(v));
+        }
+        f
+    }
+
+    /// The top soft frame (it stays boxed in place until popped).
+    pub(crate) fn top_frame(&self) -> *mut CFrame {
+        // SAFETY: a momentary access to the cell; the box outlives the borrow.
+        unsafe {
+            (*self.frames.as_ptr())
+                .as_mut()
+                .and_then(|v| v.last_mut())
+                .map_or(std::ptr::null_mut(), |b| &mut **b as *mut CFrame)
+        }
     }
 
     /// A borrowed look at tempval (NULL when empty).

@@ -37,6 +37,13 @@ pub struct ThreadState {
     /// How deeply `repr()` / `str()` calls are nested on this thread (bounded, so that deep
     /// or cyclic structures give a `RecursionError` rather than overflow a tasklet's stack).
     pub repr_depth: Cell<usize>,
+    /// Stackless's `_PyStackless_TRY_STACKLESS`: the implicit "you may return the unwind
+    /// token" parameter of the soft-switching protocol (see `soft`).
+    pub try_stackless: Cell<std::ffi::c_int>,
+    /// Set by a soft switch until the frame loop sees the unwind token.
+    pub soft_pending: Cell<bool>,
+    /// The first value for a frame pushed by a stackless `PyStackless_CallFunction`.
+    pub unwind_retval: Cell<Option<crate::object::PyResult<Obj>>>,
     /// The thread's scheduler: main tasklet, run queue, watchdogs, stacks.
     pub sched: Scheduler,
     /// A number no other thread of this process ever gets (OS thread ids are reused).
@@ -151,6 +158,9 @@ fn create() -> &'static ThreadState {
         panic_location: Cell::new(None),
         repr_active: std::cell::RefCell::new(Vec::new()),
         repr_depth: Cell::new(0),
+        try_stackless: Cell::new(0),
+        soft_pending: Cell::new(false),
+        unwind_retval: Cell::new(None),
         sched: Scheduler::new(),
         serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
     }));

@@ -73,7 +73,19 @@ fn call_checked(
     if !kwargs.is_null() {
         typed(kwargs, dict::dict_type(), func, "kwargs")?;
     }
-    let _nested = crate::scheduler::Nested::enter(&crate::thread_state::current().sched);
+    let ts = crate::thread_state::current();
+    // The soft-switching protocol: a caller that passed the stackless flag may get
+    // Py_UnwindToken from a METH_STACKLESS callee, which then runs at the caller's level.
+    // Any other callee runs one nesting level deeper, where switches are hard.
+    // SAFETY: callable is live.
+    if crate::soft::take_flag(ts) && unsafe { crate::object::cfunction::is_stackless(callable) } {
+        ts.try_stackless.set(1);
+        // SAFETY: checked above.
+        let r = unsafe { call::call(callable, args, kwargs) };
+        ts.try_stackless.set(0);
+        return Ok(r?.into_raw());
+    }
+    let _nested = crate::scheduler::Nested::enter(&ts.sched);
     // SAFETY: checked above.
     Ok(unsafe { call::call(callable, args, kwargs)? }.into_raw())
 }

@@ -8,6 +8,8 @@ use crate::channel::{self, channel_type, cref, PyChannelObject};
 use crate::error::PyErr;
 use crate::object::typeobj::{self, PyTypeObject};
 use crate::object::{tuple, Obj, PyObject, PyResult};
+use crate::scheduler::frames;
+use crate::soft;
 use crate::thread_state;
 
 fn chan<'a>(c: *mut PyChannelObject, func: &str) -> PyResult<&'a PyChannelObject> {
@@ -50,16 +52,16 @@ pub unsafe extern "C" fn PyChannel_New(type_: *mut PyTypeObject) -> *mut PyChann
     })
 }
 
-fn send(c: *mut PyChannelObject, arg: *mut PyObject, func: &str) -> c_int {
+fn send(c: *mut PyChannelObject, arg: *mut PyObject, func: &str, nr: bool) -> c_int {
     entry(|| {
+        let ts = thread_state::current();
+        let soft = soft::request(ts, nr);
         let ch = chan(c, func)?;
         let arg = non_null(arg, func, "arg")?;
-        let ts = thread_state::current();
         // SAFETY: arg is live.
-        channel::action(ts, ch as *const _ as *mut PyObject, 1, unsafe {
-            Obj::from_borrowed(arg)
-        })?;
-        Ok(0)
+        let value = unsafe { Obj::from_borrowed(arg) };
+        let r = channel::action(ts, ch as *const _ as *mut PyObject, 1, value, soft)?;
+        Ok(frames::is_token(&r) as c_int)
     })
 }
 
@@ -71,7 +73,7 @@ fn send(c: *mut PyChannelObject, arg: *mut PyObject, func: &str) -> c_int {
 /// closed channel", deadlock errors, "switch_trap", or an exception raised into the caller).
 #[no_mangle]
 pub unsafe extern "C" fn PyChannel_Send(self_: *mut PyChannelObject, arg: *mut PyObject) -> c_int {
-    send(self_, arg, "PyChannel_Send")
+    send(self_, arg, "PyChannel_Send", false)
 }
 
 /// `PyChannel_Send` that may switch soft (returns 1 then). Soft switching is not implemented
@@ -81,14 +83,16 @@ pub unsafe extern "C" fn PyChannel_Send_nr(
     self_: *mut PyChannelObject,
     arg: *mut PyObject,
 ) -> c_int {
-    send(self_, arg, "PyChannel_Send_nr")
+    send(self_, arg, "PyChannel_Send_nr", true)
 }
 
-fn receive(c: *mut PyChannelObject, func: &str) -> *mut PyObject {
+fn receive(c: *mut PyChannelObject, func: &str, nr: bool) -> *mut PyObject {
     entry(|| {
-        let ch = chan(c, func)?;
         let ts = thread_state::current();
-        Ok(channel::action(ts, ch as *const _ as *mut PyObject, -1, Obj::none())?.into_raw())
+        let soft = soft::request(ts, nr);
+        let ch = chan(c, func)?;
+        let r = channel::action(ts, ch as *const _ as *mut PyObject, -1, Obj::none(), soft)?;
+        Ok(r.into_raw())
     })
 }
 
@@ -97,14 +101,14 @@ fn receive(c: *mut PyChannelObject, func: &str) -> *mut PyObject {
 /// NULL with an exception set (the same errors as `PyChannel_Send`).
 #[no_mangle]
 pub unsafe extern "C" fn PyChannel_Receive(self_: *mut PyChannelObject) -> *mut PyObject {
-    receive(self_, "PyChannel_Receive")
+    receive(self_, "PyChannel_Receive", false)
 }
 
 /// `PyChannel_Receive` that may switch soft (returns `Py_UnwindToken` then). Soft switching is
 /// not implemented yet: returns the value or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn PyChannel_Receive_nr(self_: *mut PyChannelObject) -> *mut PyObject {
-    receive(self_, "PyChannel_Receive_nr")
+    receive(self_, "PyChannel_Receive_nr", true)
 }
 
 /// Sends the exception `klass(*value)` (a non-tuple `value` is the single argument; NULL: none)
@@ -165,7 +169,7 @@ pub unsafe extern "C" fn PyChannel_SendSequence(
         let ts = thread_state::current();
         let mut n = 0;
         for item in items {
-            channel::action(ts, ch as *const _ as *mut PyObject, 1, item)?;
+            channel::action(ts, ch as *const _ as *mut PyObject, 1, item, false)?;
             n += 1;
         }
         Ok(n)

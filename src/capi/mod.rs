@@ -19,6 +19,7 @@ mod containers;
 pub(crate) mod errors;
 mod numbers;
 mod object;
+pub mod soft;
 pub mod stackless;
 pub(crate) mod tasklet;
 mod text;

@@ -3,15 +3,14 @@
 
 use std::ffi::{c_int, c_long, c_ulong};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::boundary::{entry, non_null};
 use crate::callbacks;
 use crate::error::PyErr;
-use crate::object::typeobj::{PyTypeObject, TypeOps};
 use crate::object::{call, dict, long, tuple, Obj, PyObject, PyResult};
 use crate::scheduler::ops;
 use crate::scheduler::switch::sched;
+use crate::soft::PyUnwindObject;
 use crate::tasklet::{tref, PyTaskletObject};
 use crate::thread_state;
 
@@ -34,31 +33,10 @@ pub const Py_WATCHDOG_TIMEOUT: c_int = 8;
 /// not ticks.
 pub const PY_WATCHDOG_TIME: c_int = 16;
 
-/// `PyUnwindObject`: the type of `Py_UnwindToken`.
-#[repr(C)]
-pub struct PyUnwindObject {
-    /// Object head.
-    pub ob_base: PyObject,
-}
-
-static mut UNWIND_TYPE: PyTypeObject = PyTypeObject::new_static(
-    c"_stackless.unwind",
-    ptr::addr_of!(crate::object::typeobj::PyBaseObject_Type) as *mut PyTypeObject,
-    std::mem::size_of::<PyUnwindObject>(),
-    0,
-    TypeOps::EMPTY,
-);
-
-static mut UNWIND_TOKEN: PyUnwindObject = PyUnwindObject {
-    ob_base: PyObject::immortal(ptr::addr_of!(UNWIND_TYPE) as *mut PyTypeObject),
-};
-
 /// The soft-switch marker a `_nr` call returns when it switched soft (test with
 /// `STACKLESS_UNWINDING(obj)`). Never reference counted.
 #[no_mangle]
-pub static mut Py_UnwindToken: *mut PyUnwindObject = ptr::addr_of_mut!(UNWIND_TOKEN);
-
-static SOFTSWITCH: AtomicBool = AtomicBool::new(true);
+pub static mut Py_UnwindToken: *mut PyUnwindObject = ptr::addr_of_mut!(crate::soft::UNWIND_TOKEN);
 
 fn current_task(ts: &thread_state::ThreadState) -> *mut PyTaskletObject {
     ops::current(ts)
@@ -75,10 +53,16 @@ pub unsafe extern "C" fn PyStackless_Schedule(
     retval: *mut PyObject,
     remove: c_int,
 ) -> *mut PyObject {
+    schedule(retval, remove, false)
+}
+
+fn schedule(retval: *mut PyObject, remove: c_int, nr: bool) -> *mut PyObject {
     entry(|| {
+        let ts = thread_state::current();
+        let soft = crate::soft::request(ts, nr);
         // SAFETY: retval is NULL or live.
         let rv = unsafe { Obj::from_borrowed_opt(retval) }.unwrap_or_else(Obj::none);
-        Ok(ops::schedule(thread_state::current(), rv, remove != 0)?.into_raw())
+        Ok(ops::schedule(ts, rv, remove != 0, soft)?.into_raw())
     })
 }
 
@@ -89,8 +73,7 @@ pub unsafe extern "C" fn PyStackless_Schedule_nr(
     retval: *mut PyObject,
     remove: c_int,
 ) -> *mut PyObject {
-    // SAFETY: forwarded.
-    unsafe { PyStackless_Schedule(retval, remove) }
+    schedule(retval, remove, true)
 }
 
 /// Returns the number of runnable tasklets of the calling thread, the running one included
@@ -356,11 +339,11 @@ pub extern "C" fn PyStackless_GetThreads() -> *mut PyObject {
 /// switching itself is not implemented yet, so `_nr` calls always switch hard for now.)
 #[no_mangle]
 pub extern "C" fn PyStackless_EnableSoftswitch(flag: c_int) -> c_int {
-    let old = SOFTSWITCH.load(Ordering::Relaxed);
     if flag >= 0 {
-        SOFTSWITCH.store(flag != 0, Ordering::Relaxed);
+        crate::soft::set_enabled(flag != 0) as c_int
+    } else {
+        crate::soft::enabled() as c_int
     }
-    old as c_int
 }
 
 /// Sets the default usable stack size of tasklets that start from now on (rounded up to whole

@@ -150,11 +150,13 @@ pub unsafe extern "C" fn PyTasklet_BindThread(
     })
 }
 
-fn run_common(task_: *mut PyTaskletObject, func: &str, switch: bool) -> c_int {
+fn run_common(task_: *mut PyTaskletObject, func: &str, switch: bool, nr: bool) -> c_int {
     entry(|| {
+        let ts = thread_state::current();
+        let soft = crate::soft::request(ts, nr);
         let t = task(task_, func)?;
-        ops::run(thread_state::current(), t.as_ptr(), switch)?;
-        Ok(0)
+        let r = ops::run(ts, t.as_ptr(), switch, soft)?;
+        Ok(crate::scheduler::frames::is_token(&r) as c_int)
     })
 }
 
@@ -165,7 +167,7 @@ fn run_common(task_: *mut PyTaskletObject, func: &str, switch: bool) -> c_int {
 /// tasklet", "switch_trap"; or an uncaught exception of a tasklet delivered to the caller).
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Run(task_: *mut PyTaskletObject) -> c_int {
-    run_common(task_, "PyTasklet_Run", false)
+    run_common(task_, "PyTasklet_Run", false, false)
 }
 
 /// `PyTasklet_Run` that may switch soft. Returns 1 when it switched soft (the caller must
@@ -173,7 +175,7 @@ pub unsafe extern "C" fn PyTasklet_Run(task_: *mut PyTaskletObject) -> c_int {
 /// switching is not implemented yet: this always switches hard and returns 0 or -1.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Run_nr(task_: *mut PyTaskletObject) -> c_int {
-    run_common(task_, "PyTasklet_Run_nr", false)
+    run_common(task_, "PyTasklet_Run_nr", false, true)
 }
 
 /// Like `PyTasklet_Run`, but the caller leaves the run queue (it is paused until somebody
@@ -181,14 +183,14 @@ pub unsafe extern "C" fn PyTasklet_Run_nr(task_: *mut PyTaskletObject) -> c_int 
 /// an exception set.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Switch(task_: *mut PyTaskletObject) -> c_int {
-    run_common(task_, "PyTasklet_Switch", true)
+    run_common(task_, "PyTasklet_Switch", true, false)
 }
 
 /// `PyTasklet_Switch` that may switch soft (returns 1 then); see `PyTasklet_Run_nr`. Soft
 /// switching is not implemented yet: returns 0 or -1.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Switch_nr(task_: *mut PyTaskletObject) -> c_int {
-    run_common(task_, "PyTasklet_Switch_nr", true)
+    run_common(task_, "PyTasklet_Switch_nr", true, true)
 }
 
 /// Removes `task` from the run queue (it becomes paused). A no-op when it is not scheduled.
@@ -431,6 +433,15 @@ pub unsafe extern "C" fn PyTasklet_GetFrame(task_: *mut PyTaskletObject) -> *mut
         if !t.alive() {
             return Ok(ptr::null_mut());
         }
+        let top = t.top_frame();
+        if !top.is_null() {
+            // SAFETY: the top frame stays in place while we read it.
+            let f = unsafe { &*top };
+            if let Some(d) = f.declaration() {
+                let step = crate::object::long::new(f.step as i64);
+                return Ok(tuple::from_vec(vec![d.clone(), step]).into_raw());
+            }
+        }
         // SAFETY: momentary reads of the cells.
         let f = unsafe {
             (*t.func.as_ptr())
@@ -473,8 +484,9 @@ pub unsafe extern "C" fn PyTasklet_GetRecursionDepth(task_: *mut PyTaskletObject
         let t = task(task_, "PyTasklet_GetRecursionDepth")?;
         let ts = thread_state::current();
         let body = (t.started.get() && !t.is_main.get()) as i32;
+        let frames = t.frame_count() as i32;
         Ok(if t.started.get() {
-            body + nesting_of(ts, t)
+            body + frames + nesting_of(ts, t)
         } else {
             0
         })
@@ -513,11 +525,19 @@ pub unsafe extern "C" fn PyTasklet_Scheduled(task_: *mut PyTaskletObject) -> c_i
     flag_get(task_, "PyTasklet_Scheduled", |t| t.scheduled())
 }
 
-/// Returns 1 if `task` has no C state (it could be resumed without its own stack), 0 if it
-/// has (it started running a body on a stack, or it is a main tasklet), -1 with an exception.
+/// Returns 1 if `task` has no C state (it can be resumed without a stack of its own: it is new,
+/// or suspended softly), 0 if it has (it blocked with a hard switch inside C code, runs a
+/// nested call now, or is a main tasklet), -1 with an exception set.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Restorable(task_: *mut PyTaskletObject) -> c_int {
-    flag_get(task_, "PyTasklet_Restorable", |t| !t.started.get())
+    entry(|| {
+        let t = task(task_, "PyTasklet_Restorable")?;
+        let ts = thread_state::current();
+        if t.is_main.get() || t.has_cstate() {
+            return Ok(0);
+        }
+        Ok((nesting_of(ts, t) == 0) as c_int)
+    })
 }
 
 /// Returns -1 if `task` is blocked receiving, 1 if blocked sending, 0 if not blocked.

@@ -108,6 +108,19 @@ pub unsafe fn is_cfunction(op: *mut PyObject) -> bool {
     typeobj::is_subtype(unsafe { super::type_of(op) }, cfunction_type())
 }
 
+/// True when `op` is a built-in function declared `METH_STACKLESS` (it obeys the soft
+/// switching protocol).
+///
+/// # Safety
+/// `op` is a live object.
+pub unsafe fn is_stackless(op: *mut PyObject) -> bool {
+    // SAFETY: op is live; a function's method def outlives it.
+    unsafe {
+        is_cfunction(op)
+            && (*super::cast::<PyCFunctionObject>(op).ml).ml_flags & METH_STACKLESS != 0
+    }
+}
+
 const KNOWN_FLAGS: c_int = METH_VARARGS
     | METH_KEYWORDS
     | METH_NOARGS

@@ -40,6 +40,7 @@
 //! must be O(1)); keeping a strong reference to a suspended tasklet on its own stack (it could
 //! then never be freed, and dropping the last reference must kill it, SPEC §4).
 
+pub mod frames;
 pub mod ops;
 pub mod switch;
 pub mod teardown;
@@ -69,8 +70,14 @@ pub struct Scheduler {
     pub(crate) schedlock: Cell<c_int>,
     /// References to release after the current switch completed.
     pub(crate) post_switch: RefCell<Vec<Obj>>,
-    /// The stack of a tasklet that just died, returned to the pool after the switch.
-    pub(crate) graveyard: Cell<Option<Stack>>,
+    /// The stack of a runner that just ended, returned to the pool after the switch.
+    pub(crate) graveyard: Cell<Option<Box<Stack>>>,
+    /// The stack the running code is on (`None`: the thread's own stack, where main runs).
+    pub(crate) running_stack: Cell<Option<Box<Stack>>>,
+    /// Runners waiting for a tasklet without C state to run.
+    /// (Boxed: a suspended runner's context slot must not move when the list grows.)
+    #[allow(clippy::vec_box)]
+    pub(crate) idle_runners: RefCell<Vec<Box<frames::Runner>>>,
     /// Free stacks for reuse.
     pub(crate) pool: RefCell<StackPool>,
     /// Head of the list of started tasklets (those with C state), linked by `cs_next`.
@@ -92,6 +99,8 @@ impl Scheduler {
             schedlock: Cell::new(0),
             post_switch: RefCell::new(Vec::new()),
             graveyard: Cell::new(None),
+            running_stack: Cell::new(None),
+            idle_runners: RefCell::new(Vec::new()),
             pool: RefCell::new(StackPool::default()),
             cstate_head: Cell::new(ptr::null_mut()),
             nesting_level: Cell::new(0),
@@ -205,6 +214,7 @@ impl Scheduler {
         let head = self.cstate_head.get();
         // SAFETY: t and head are live.
         unsafe {
+            tref(t).in_cstate_list.set(true);
             tref(t).cs_next.set(head);
             tref(t).cs_prev.set(ptr::null_mut());
             if !head.is_null() {
@@ -232,6 +242,7 @@ impl Scheduler {
             }
             tref(t).cs_next.set(ptr::null_mut());
             tref(t).cs_prev.set(ptr::null_mut());
+            tref(t).in_cstate_list.set(false);
         }
     }
 }
@@ -244,8 +255,8 @@ pub fn running_guard() -> Option<(usize, usize, usize)> {
     if cur.is_null() {
         return None;
     }
-    // SAFETY: current is live; a momentary read of its stack cell.
-    let st = unsafe { (*tref(cur).stack.as_ptr()).as_ref()? };
+    // SAFETY: a momentary read of the running stack's cell.
+    let st = unsafe { (*ts.sched.running_stack.as_ptr()).as_ref()? };
     let (lo, hi) = st.guard_range();
     (hi > lo).then_some((cur as usize, lo, hi))
 }

@@ -6,7 +6,7 @@
 
 use std::ffi::c_int;
 
-use super::switch::{check_can_switch, sched, schedule_task, wakeup_when_empty};
+use super::switch::{check_can_switch, sched, sched_op, schedule_task, wakeup_when_empty};
 use crate::bomb;
 use crate::channel;
 use crate::error::PyErr;
@@ -140,6 +140,11 @@ pub(crate) fn bind(
     } else if let Some(k) = &kwargs {
         check_args(&tuple::empty(), &Some(k.clone()))?;
     }
+    // A paused tasklet without C state loses its soft frames without running them (as
+    // Stackless's bind drops the frame).
+    tt.started.set(false);
+    drop(tt.frames.take());
+    tt.nesting_level.set(0);
     // The previously bound function, for `bind(NULL, args)`.
     let previous = tt
         .body
@@ -207,16 +212,22 @@ fn check_runnable(tt: &PyTaskletObject) -> PyResult<()> {
 
 /// `PyTasklet_Run` (`remove_caller` false) and `PyTasklet_Switch` (true): switch to `t`,
 /// inserting it at the tail when it is not scheduled. Run leaves the caller where it is in
-/// the queue; switch removes it (paused).
-pub(crate) fn run(ts: &ThreadState, t: TaskletPtr, remove_caller: bool) -> PyResult<()> {
-    let s = sched(ts);
+/// the queue; switch removes it (paused). Returns the unwind token after a soft switch, None
+/// otherwise.
+pub(crate) fn run(
+    ts: &ThreadState,
+    t: TaskletPtr,
+    remove_caller: bool,
+    soft: bool,
+) -> PyResult<Obj> {
+    let s = sched_op(ts)?;
     // SAFETY: t is live.
     let tt = unsafe { tref(t) };
     own(ts, tt)?;
     check_runnable(tt)?;
     let prev = s.current.get();
     if prev == t {
-        return Ok(());
+        return Ok(Obj::none());
     }
     check_can_switch(s)?;
     // SAFETY: prev is the running tasklet.
@@ -230,7 +241,12 @@ pub(crate) fn run(ts: &ThreadState, t: TaskletPtr, remove_caller: bool) -> PyRes
         // SAFETY: prev is current, hence queued; its reference is released after the switch.
         s.release_later(unsafe { s.unlink(prev) });
     }
-    schedule_task(ts, prev, t).map(drop)
+    let r = schedule_task(ts, prev, t, soft)?;
+    Ok(if crate::scheduler::frames::is_token(&r) {
+        r
+    } else {
+        Obj::none()
+    })
 }
 
 /// `PyTasklet_Insert`.
@@ -273,9 +289,9 @@ pub(crate) fn remove(ts: &ThreadState, t: TaskletPtr) -> PyResult<()> {
 
 /// `PyStackless_Schedule`: yields to the next runnable tasklet, staying in the queue (at the
 /// end, in effect) or leaving it (`remove`). Returns the caller's tempval when it resumes
-/// (`retval`, unless somebody changed it meanwhile).
-pub(crate) fn schedule(ts: &ThreadState, retval: Obj, remove: bool) -> PyResult<Obj> {
-    let s = sched(ts);
+/// (`retval`, unless somebody changed it meanwhile), or the unwind token after a soft switch.
+pub(crate) fn schedule(ts: &ThreadState, retval: Obj, remove: bool, soft: bool) -> PyResult<Obj> {
+    let s = sched_op(ts)?;
     let prev = s.current.get();
     // SAFETY: prev is the running tasklet.
     let p = unsafe { tref(prev) };
@@ -303,7 +319,7 @@ pub(crate) fn schedule(ts: &ThreadState, retval: Obj, remove: bool) -> PyResult<
     } else {
         p.next.get()
     };
-    schedule_task(ts, prev, next)
+    schedule_task(ts, prev, next, soft)
 }
 
 /// `PyStackless_RunWatchdogEx`: runs the scheduler until nothing else is runnable. The
@@ -321,7 +337,7 @@ pub(crate) fn run_watchdog(
         )));
     }
     let _ = timeout;
-    let s = sched(ts);
+    let s = sched_op(ts)?;
     let me = s.current.get();
     // SAFETY: me is the running tasklet.
     let m = unsafe { tref(me) };
@@ -338,7 +354,7 @@ pub(crate) fn run_watchdog(
     let next = s.current.get();
     let result = {
         let _nested = super::Nested::enter(s);
-        schedule_task(ts, me, next)
+        schedule_task(ts, me, next, false)
     };
     let deeper = {
         let mut w = s.watchdogs.borrow_mut();
@@ -362,7 +378,7 @@ pub(crate) fn run_watchdog(
 /// `PyTasklet_Throw` / `RaiseException` / `Kill`: raises `err` in `t`, now (switching to it)
 /// or when it next runs (`pending`).
 pub(crate) fn throw(ts: &ThreadState, t: TaskletPtr, pending: bool, err: PyErr) -> PyResult<()> {
-    let s = sched(ts);
+    let s = sched_op(ts)?;
     // SAFETY: t is live.
     let tt = unsafe { tref(t) };
     if s.current.get() == t {
@@ -394,7 +410,7 @@ pub(crate) fn throw(ts: &ThreadState, t: TaskletPtr, pending: bool, err: PyErr) 
     let prev = s.current.get();
     // SAFETY: prev is the running tasklet.
     drop(unsafe { tref(prev) }.tempval.take());
-    schedule_task(ts, prev, t).map(drop)
+    schedule_task(ts, prev, t, false).map(drop)
 }
 
 /// A dead tasklet leaves whatever list it is still in.

@@ -1,27 +1,36 @@
 //! The switch itself: [`schedule_task`] moves control from the running tasklet to another,
-//! and [`tasklet_entry`] / [`end_tasklet`] start and finish tasklet bodies on their stacks.
+//! softly (the caller returns `Py_UnwindToken` to the frame loop, which runs the next tasklet
+//! on the same stack) or hardly (the caller keeps its C stack and a context switch resumes
+//! the next tasklet's stack, or a runner for a tasklet without one).
 //!
 //! Every scheduler operation first rearranges the queues, then calls `schedule_task(prev,
-//! next)`, which (like Stackless's `slp_schedule_task`):
+//! next, soft)`, which (like Stackless's `slp_schedule_task`):
 //! 1. makes `next` runnable (unblocks it from its channel, or inserts it when floating);
 //! 2. returns prev's claimed tempval at once when `prev == next` (no switch);
-//! 3. calls the schedule callback with `current` still `prev`;
-//! 4. sets `current = next`, hands over the error indicator and nesting level, and switches;
-//! 5. when prev runs again, finishes the switch on its side ([`after_switch`]) and returns its
-//!    claimed tempval (raising when it holds a bomb).
+//! 3. finds the stack `next` will run on (a hard switch to a tasklet without C state needs a
+//!    runner; failing that, prev keeps running and gets `MemoryError`);
+//! 4. calls the schedule callback with `current` still `prev`;
+//! 5. sets `current = next` and hands over the error indicator and nesting level;
+//! 6. soft: returns the unwind token (prev's result arrives later in its tempval, delivered
+//!    by the frame loop); hard: switches, and when prev runs again finishes the switch on its
+//!    side ([`after_switch`]) and returns its claimed tempval (raising when it holds a bomb).
 //!
-//! Never hold a `RefCell` borrow of the thread state across step 4.
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
+//! Stacks are owned by exactly one of: the running context (`Scheduler::running_stack`; main
+//! runs on the thread's own stack, `None`), a tasklet suspended with C state
+//! (`PyTaskletObject::stack`), an idle runner, or the free pool.
+//!
+//! Never hold a `RefCell` borrow of the thread state across a switch.
 
 use crate::bomb;
 use crate::callbacks;
 use crate::channel;
 use crate::error::PyErr;
-use crate::object::{call, exception, Obj, PyResult};
-use crate::stack::{self, Transfer};
+use crate::object::{exception, Obj, PyResult};
+use crate::stack::{self, Context, Stack};
 use crate::tasklet::{tasklet_type, tref, PyTaskletObject, TaskletPtr};
-use crate::thread_state::{self, ThreadState};
+use crate::thread_state::ThreadState;
+
+use super::frames;
 
 /// Makes sure the thread has its main tasklet (the first scheduler use on a thread creates it,
 /// standing for the thread's own code) and returns the scheduler.
@@ -31,6 +40,20 @@ pub(crate) fn sched(ts: &ThreadState) -> &super::Scheduler {
         create_main(ts);
     }
     &ts.sched
+}
+
+/// [`sched`] for operations that may switch: refuses to run while a soft switch is pending
+/// (the caller of a `_nr` function that returned 1 / `Py_UnwindToken` must return the token
+/// before doing anything else).
+#[inline]
+pub(crate) fn sched_op(ts: &ThreadState) -> PyResult<&super::Scheduler> {
+    if ts.soft_pending.get() {
+        return Err(PyErr::system_error(
+            "a soft switch is pending: a function that got 1 / Py_UnwindToken from a _nr call \
+             must return Py_UnwindToken to its caller before calling the library again",
+        ));
+    }
+    Ok(sched(ts))
 }
 
 #[cold]
@@ -77,42 +100,12 @@ pub(crate) fn check_can_switch(s: &super::Scheduler) -> PyResult<()> {
     Ok(())
 }
 
-/// Gives `next` a context to resume: a tasklet that never ran gets a stack and a fresh
-/// context starting in [`tasklet_entry`]. Fails only when no memory is left for a stack.
-fn prepare(ts: &ThreadState, next: TaskletPtr) -> PyResult<()> {
-    // SAFETY: next is live.
-    let n = unsafe { tref(next) };
-    // SAFETY: a momentary read of the cell.
-    if unsafe { (*n.ctx.as_ptr()).is_some() } {
-        return Ok(());
-    }
-    if n.started.get() {
-        stack::fatal("switching to a tasklet that is already running");
-    }
-    let size = match n.stack_size.get() {
-        0 => stack::default_size(),
-        sz => sz,
-    };
-    let st =
-        ts.sched.pool.borrow_mut().take(size).ok_or_else(|| {
-            PyErr::new(exception::memory_error(), "cannot allocate a tasklet stack")
-        })?;
-    // SAFETY: the stack is owned by the tasklet from now on and outlives its context.
-    let ctx = unsafe { stack::new_context(&st, tasklet_entry) };
-    n.stack.set(Some(st));
-    n.ctx.set(Some(ctx));
-    n.started.set(true);
-    // SAFETY: next is live and was not started, so it is not in the list.
-    unsafe { ts.sched.cstate_add(next) };
-    Ok(())
-}
-
 /// Makes `t` runnable: moves it from its channel to the run queue, or inserts it when it is
 /// floating. Does nothing when it is runnable already.
 ///
 /// # Safety
 /// `t` is a live tasklet of this thread.
-unsafe fn make_runnable(s: &super::Scheduler, t: TaskletPtr) {
+pub(crate) unsafe fn make_runnable(s: &super::Scheduler, t: TaskletPtr) {
     // SAFETY: t is live.
     unsafe {
         let tt = tref(t);
@@ -125,22 +118,37 @@ unsafe fn make_runnable(s: &super::Scheduler, t: TaskletPtr) {
     }
 }
 
-/// Switches from `prev` (the running tasklet) to `next`; see the module docs. Returns prev's
-/// claimed tempval once prev runs again.
-pub(crate) fn schedule_task(ts: &ThreadState, prev: TaskletPtr, next: TaskletPtr) -> PyResult<Obj> {
-    let s = &ts.sched;
-    if prev != next {
-        if let Err(e) = prepare(ts, next) {
-            // No memory for next's stack: prev keeps running, back in the run queue.
-            // SAFETY: prev is the running tasklet, live and of this thread.
-            unsafe { make_runnable(s, prev) };
-            s.current.set(prev);
-            // SAFETY: prev is live.
-            drop(unsafe { tref(prev) }.tempval.take());
-            after_switch(ts);
-            return Err(e);
-        }
+/// What a hard switch resumes: a suspended context and the stack it runs on (`None`: the
+/// thread's own stack, where main runs).
+pub(crate) struct Target {
+    pub(crate) ctx: Context,
+    pub(crate) stack: Option<Box<Stack>>,
+}
+
+/// The context to resume for `next`: its own when it is suspended with C state (or is main),
+/// otherwise a runner (idle, or new from the pool) that will run it in its frame loop.
+fn target_for(ts: &ThreadState, next: &PyTaskletObject) -> PyResult<Target> {
+    if let Some(ctx) = next.ctx.take() {
+        return Ok(Target {
+            ctx,
+            stack: next.stack.take(),
+        });
     }
+    if next.is_main.get() {
+        stack::fatal("main has no context to resume");
+    }
+    frames::runner(ts)
+}
+
+/// Switches from `prev` (the running tasklet) to `next`; see the module docs. Returns prev's
+/// claimed tempval once prev runs again, or the unwind token after a soft switch.
+pub(crate) fn schedule_task(
+    ts: &ThreadState,
+    prev: TaskletPtr,
+    next: TaskletPtr,
+    soft: bool,
+) -> PyResult<Obj> {
+    let s = &ts.sched;
     // SAFETY: prev and next are live tasklets of this thread.
     unsafe { make_runnable(s, next) };
     // SAFETY: prev is live.
@@ -149,42 +157,81 @@ pub(crate) fn schedule_task(ts: &ThreadState, prev: TaskletPtr, next: TaskletPtr
         after_switch(ts);
         return claim(p);
     }
+    // SAFETY: next is live.
+    let n = unsafe { tref(next) };
+    let target = if soft {
+        None
+    } else {
+        match target_for(ts, n) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // No memory for a runner: prev keeps running, back in the run queue.
+                // SAFETY: prev is the running tasklet, live and of this thread.
+                unsafe { make_runnable(s, prev) };
+                s.current.set(prev);
+                drop(p.tempval.take());
+                after_switch(ts);
+                return Err(e);
+            }
+        }
+    };
     callbacks::schedule_callback(ts, prev, next);
-    // SAFETY: both live; next was prepared.
-    unsafe { hard_switch(ts, prev, next) };
-    after_switch(ts);
-    claim(p)
+    hand_over(ts, p, n);
+    match target {
+        None => {
+            ts.soft_pending.set(true);
+            Ok(frames::unwind_token())
+        }
+        Some(target) => {
+            // SAFETY: prev is the running tasklet; target belongs to next.
+            unsafe { hard_switch(ts, p, target) };
+            after_switch(ts);
+            claim(p)
+        }
+    }
 }
 
-/// The raw switch: bookkeeping, then the context switch. Returns when prev is resumed.
-///
-/// # Safety
-/// `prev` is the running tasklet; `next` is prepared and runnable.
-unsafe fn hard_switch(ts: &ThreadState, prev: TaskletPtr, next: TaskletPtr) {
+/// The bookkeeping of every switch: the error indicator and nesting level go with their
+/// tasklets, and `next` becomes current.
+pub(crate) fn hand_over(ts: &ThreadState, p: &PyTaskletObject, n: &PyTaskletObject) {
     let s = &ts.sched;
-    // SAFETY: both live.
-    let (p, n) = unsafe { (tref(prev), tref(next)) };
     p.curexc.set(ts.curexc.take());
     ts.curexc.set(n.curexc.take());
     p.nesting_level.set(s.nesting_level.get());
     s.nesting_level.set(n.nesting_level.get());
-    s.current.set(next);
-    // SAFETY: a momentary read of prev's stack cell.
-    if let Some(st) = unsafe { (*p.stack.as_ptr()).as_ref() } {
-        st.check_canary();
-    }
-    let target = n
-        .ctx
-        .take()
-        .unwrap_or_else(|| stack::fatal("switch target has no context"));
-    // SAFETY: prev's ctx slot lives as long as prev, which is kept alive by whoever holds
-    // it while it is suspended; the target context belongs to a live stack (next's own, or
-    // the thread's when next is main), which a momentary read of the cell names.
-    unsafe { stack::switch(p.ctx.as_ptr(), target, (*n.stack.as_ptr()).as_ref()) };
+    s.current.set(n.as_ptr());
 }
 
-/// Finishes a switch on the side that now runs: returns a dead tasklet's stack to the pool
-/// and releases the references parked during the switch.
+/// The raw switch of a tasklet that keeps its C stack: it takes the stack it runs on, and
+/// `target` runs on its own. Returns when `p` is resumed.
+///
+/// # Safety
+/// `p` is the running tasklet (already handed over); `target` is a suspended context.
+unsafe fn hard_switch(ts: &ThreadState, p: &PyTaskletObject, target: Target) {
+    let s = &ts.sched;
+    let mine = s.running_stack.replace(target.stack);
+    if let Some(st) = mine.as_deref() {
+        st.check_canary();
+    }
+    p.stack.set(mine);
+    if !p.is_main.get() && !p.in_cstate_list.get() {
+        // SAFETY: p is live and not in the list.
+        unsafe { s.cstate_add(p.as_ptr()) };
+    }
+    // SAFETY: p's ctx slot lives as long as p, which whoever holds it keeps alive while it is
+    // suspended; the target context belongs to the stack now in `running_stack` (or the
+    // thread's own stack).
+    unsafe {
+        stack::switch(
+            p.ctx.as_ptr(),
+            target.ctx,
+            (*s.running_stack.as_ptr()).as_deref(),
+        )
+    };
+}
+
+/// Finishes a switch on the side that now runs: returns a dead runner's stack to the pool and
+/// releases the references parked during the switch.
 pub(crate) fn after_switch(ts: &ThreadState) {
     let s = &ts.sched;
     if let Some(st) = s.graveyard.take() {
@@ -214,125 +261,22 @@ pub(crate) fn wakeup_when_empty(s: &super::Scheduler) -> PyResult<TaskletPtr> {
     }
 }
 
-/// Where every tasklet body starts, on its own stack.
-extern "C" fn tasklet_entry(t: Transfer) -> ! {
-    // SAFETY: the switcher passed its save slot (or 0).
-    unsafe { stack::on_first_wake(t) };
-    let ts = thread_state::current();
-    after_switch(ts);
-    let me = ts.sched.current.get();
-    let result = catch_unwind(AssertUnwindSafe(|| run_body(me)))
-        .unwrap_or_else(|p| Err(crate::capi::boundary::panic_error(p)));
-    end_tasklet(ts, me, result)
-}
-
-/// Runs the body of a tasklet that starts now. A bomb placed before its first run (it was
-/// killed or thrown to while new) ends it without calling the body.
-fn run_body(me: TaskletPtr) -> PyResult<Obj> {
-    // SAFETY: me is the running tasklet.
-    let m = unsafe { tref(me) };
-    let body = m
-        .body
-        .take()
-        .unwrap_or_else(|| stack::fatal("a tasklet started without a body"));
-    m.func.set(Some(body.func.clone()));
-    if let Some(v) = m.tempval.take() {
-        // SAFETY: v is live.
-        if unsafe { bomb::is_bomb(v.as_ptr()) } {
-            return Err(bomb::explode(&v));
-        }
-    }
-    let kwargs = body
-        .kwargs
-        .as_ref()
-        .map_or(std::ptr::null_mut(), Obj::as_ptr);
-    // SAFETY: func is live, args a tuple, kwargs NULL or a dict (checked at setup).
-    unsafe { call::call(body.func.as_ptr(), body.args.as_ptr(), kwargs) }
-}
-
 /// Decides what an uncaught exception of a dying tasklet becomes: `TaskletExit` ends it
 /// silently; otherwise the error handler (if set) is called in the dying tasklet's context;
 /// whatever is left is delivered to the innermost watchdog or main.
-fn route_exception(e: PyErr) -> Option<PyErr> {
+pub(crate) fn route_exception(ts: &ThreadState, e: PyErr) -> Option<PyErr> {
     if e.matches(exception::tasklet_exit()) {
         return None;
     }
     match callbacks::error_handler() {
         None => Some(e),
-        Some(h) => match callbacks::call_error_handler(&h, e) {
-            Ok(()) => None,
-            Err(e2) if e2.matches(exception::tasklet_exit()) => None,
-            Err(e2) => Some(e2),
-        },
-    }
-}
-
-/// Ends the running tasklet `me` and switches away for good.
-fn end_tasklet(ts: &ThreadState, me: TaskletPtr, result: PyResult<Obj>) -> ! {
-    let s = &ts.sched;
-    let exc = match result {
-        Ok(v) => {
-            drop(v);
-            None
-        }
-        Err(e) => route_exception(e),
-    };
-    // Whatever the body left in the error indicator dies with it.
-    drop(ts.curexc.take());
-    // SAFETY: me is the running tasklet: live, current, in the run queue.
-    let m = unsafe { tref(me) };
-    // SAFETY: as above.
-    s.release_later(unsafe { s.unlink(me) });
-    m.started.set(false);
-    m.nesting_level.set(0);
-    drop(m.func.take());
-    drop(m.tempval.take());
-    // SAFETY: me is in the C-state list since it started.
-    unsafe { s.cstate_remove(me) };
-    let dead_stack = m.stack.take();
-    let next = match exc {
-        Some(e) => {
-            let w = s.innermost_watchdog();
-            // SAFETY: watchdogs and main are live.
-            unsafe { tref(w) }.tempval.set(Some(bomb::new(e)));
-            w
-        }
-        None if !s.current.get().is_null() => s.current.get(),
-        None => {
-            let w = s.innermost_watchdog();
-            // SAFETY: as above.
-            let wt = unsafe { tref(w) };
-            match wt.blocked.get() {
-                0 => {}
-                dir => {
-                    let msg = if dir < 0 {
-                        "the main tasklet is receiving without a sender available."
-                    } else {
-                        "the main tasklet is sending without a receiver available."
-                    };
-                    wt.tempval.set(Some(bomb::new(PyErr::runtime_error(msg))));
-                }
+        Some(h) => {
+            let _nested = super::Nested::enter(&ts.sched);
+            match callbacks::call_error_handler(&h, e) {
+                Ok(()) => None,
+                Err(e2) if e2.matches(exception::tasklet_exit()) => None,
+                Err(e2) => Some(e2),
             }
-            w
         }
-    };
-    if prepare(ts, next).is_err() {
-        stack::fatal("no memory for a tasklet stack while a tasklet was ending");
     }
-    // SAFETY: next is a live tasklet of this thread.
-    unsafe { make_runnable(s, next) };
-    callbacks::schedule_callback(ts, me, next);
-    // SAFETY: next is live and prepared.
-    let n = unsafe { tref(next) };
-    ts.curexc.set(n.curexc.take());
-    s.nesting_level.set(n.nesting_level.get());
-    s.current.set(next);
-    // The stack we are running on is freed by the other side, after the switch.
-    s.graveyard.set(dead_stack);
-    let target = n
-        .ctx
-        .take()
-        .unwrap_or_else(|| stack::fatal("switch target has no context"));
-    // SAFETY: target is a suspended context of a live stack; nobody keeps ours.
-    unsafe { stack::exit_to(target, (*n.stack.as_ptr()).as_ref()) }
 }

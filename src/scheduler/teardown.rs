@@ -34,6 +34,15 @@ impl Scheduler {
             }
             attempts += 1;
             // SAFETY: tasklets in the C-state list are alive (the list is unlinked at death).
+            let tt = unsafe { tref(t) };
+            if !tt.has_cstate() {
+                // Suspended softly now: it simply stops, like a tasklet that never had C state.
+                // SAFETY: t is in the list.
+                unsafe { self.cstate_remove(t) };
+                attempts = 0;
+                continue;
+            }
+            // SAFETY: as above.
             let keep = unsafe { Obj::from_borrowed(t.cast()) };
             if let Err(e) = super::ops::kill(ts, t, false) {
                 e.restore();
@@ -69,6 +78,9 @@ impl Scheduler {
             tref(main).started.set(false);
             drop(Obj::from_owned(main.cast()));
         }
+        // Idle runners will never be resumed: their stacks go.
+        drop(std::mem::take(&mut *self.idle_runners.borrow_mut()));
+        drop(self.graveyard.take());
         self.pool.borrow_mut().clear();
         drop(ts.curexc.take());
         false

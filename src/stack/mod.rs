@@ -283,37 +283,32 @@ impl Drop for Stack {
 /// Free stacks kept for reuse by one thread.
 #[derive(Default)]
 pub struct StackPool {
-    free: Vec<Stack>,
+    /// (Boxed: stacks move between the pool, runners and tasklets as one pointer.)
+    #[allow(clippy::vec_box)]
+    free: Vec<Box<Stack>>,
 }
 
 impl StackPool {
     /// A stack with at least `usable` bytes (rounded), reused when possible. `None` when the
     /// kernel has no memory left.
-    pub fn take(&mut self, usable: usize) -> Option<Stack> {
+    pub fn take(&mut self, usable: usize) -> Option<Box<Stack>> {
         let usable = round_size(usable);
         if let Some(i) = self.free.iter().rposition(|s| s.usable == usable) {
-            let s = self.free.swap_remove(i);
+            let mut s = self.free.swap_remove(i);
             if !s.guarded {
                 // A reused unguarded stack gets a fresh canary.
-                let mut s = s;
                 s.write_canary();
-                return Some(s);
             }
             return Some(s);
         }
-        Stack::map(usable)
+        Stack::map(usable).map(Box::new)
     }
 
     /// Returns a stack for reuse (or unmaps it when the pool is full).
-    pub fn give(&mut self, s: Stack) {
+    pub fn give(&mut self, s: Box<Stack>) {
         if self.free.len() < POOL_LIMIT {
             self.free.push(s);
         }
-    }
-
-    /// Number of free stacks held.
-    pub fn len(&self) -> usize {
-        self.free.len()
     }
 
     /// Unmaps every free stack.

@@ -24,6 +24,8 @@ typedef struct PyTypeObject PyTypeObject;
 typedef struct PyLongObject PyLongObject;
 typedef struct PyTaskletObject PyTaskletObject;
 typedef struct PyChannelObject PyChannelObject;
+typedef struct PyModuleDef PyModuleDef;
+typedef struct PyStacklessFunctionDeclarationObject PyStacklessFunctionDeclarationObject;
 
 /* Stackless's schedule hook: a function type (as in Stackless); pass a pointer to one to
  * PyStackless_SetScheduleFastcallback. */

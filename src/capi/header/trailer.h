@@ -5,6 +5,8 @@
 #ifndef STACKLESS_TRAILER_H
 #define STACKLESS_TRAILER_H
 
+#include <assert.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -218,6 +220,47 @@ PyObject *PyStackless_CallCMethod_Main(PyMethodDef *meth, PyObject *self, const 
 
 /* True when `obj` is the soft-switch marker returned by a `_nr` call that switched soft. */
 #define STACKLESS_UNWINDING(obj) ((PyObject *)(obj) == (PyObject *)Py_UnwindToken)
+
+/* ----- Soft-switchable functions (Stackless 3.7's protocol, SPEC section 7) ----- */
+
+/* A soft-switchable function: a re-entrant state machine. `retval` is the result of the call
+ * that suspended it (borrowed; NULL with an exception set on error; on the first entry the
+ * `arg` of PyStackless_CallFunction); `*step` starts at 0; `ob1..ob3`, `n` and `any` are its
+ * saved state. It returns a new reference (its result), NULL with an exception set, or
+ * Py_UnwindToken after a call that switched soft (it is then re-entered with that call's
+ * result). It must begin with STACKLESS_GETARG(). */
+typedef PyObject *(slp_softswitchablefunc)(PyObject *retval, long *step, PyObject **ob1,
+                                           PyObject **ob2, PyObject **ob3, long *n, void **any);
+
+/* The static declaration of a soft-switchable function:
+ *   static PyStacklessFunctionDeclarationObject decl = {
+ *       PyObject_HEAD_INIT(NULL) my_function, "my_function", NULL };
+ * then PyStackless_InitFunctionDeclaration(&decl, NULL, NULL) before first use. */
+struct PyStacklessFunctionDeclarationObject {
+    PyObject_HEAD
+    slp_softswitchablefunc *sfunc;
+    const char *name;
+    const char *module_name;
+};
+
+/* The stackless flag ("the caller can take Py_UnwindToken"), per thread, as an lvalue. */
+#define _PyStackless_TRY_STACKLESS (*_PyStackless_TryStacklessPtr())
+/* First statement of a protocol-aware function: `stackless` = the flag, which is cleared. */
+#define STACKLESS_GETARG() int stackless = _PyStackless_GetTryStackless()
+/* Pass the flag on to a protocol-aware callee (PyStackless_Schedule, PyChannel_Send/Receive,
+ * PyTasklet_Run/Switch, PyObject_Call, PyStackless_CallFunction, ...). */
+#define STACKLESS_PROMOTE_ALL() ((void)(_PyStackless_TRY_STACKLESS = stackless))
+/* Pass the flag on only if `flag` says the callee obeys the protocol. */
+#define STACKLESS_PROMOTE_FLAG(flag) (stackless ? (_PyStackless_TRY_STACKLESS = (flag)) : 0)
+/* Clear the flag. */
+#define STACKLESS_RETRACT() ((void)(_PyStackless_TRY_STACKLESS = 0))
+/* Debug check that a callee consumed the flag. */
+#ifdef NDEBUG
+#define STACKLESS_ASSERT() ((void)0)
+#else
+#define STACKLESS_ASSERT() assert(_PyStackless_TRY_STACKLESS == 0)
+#endif
+#define PyStacklessFunctionDeclaration_CheckExact(op) PyStacklessFunctionDeclarationType_CheckExact(op)
 
 #ifdef __cplusplus
 } /* extern "C" */
