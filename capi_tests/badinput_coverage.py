@@ -38,6 +38,14 @@ EXEMPT = {
     "PyErr_Print": "no parameters (test_errors.c checks the output)",
     "PyErr_PrintEx": "no pointer parameter; the flag is ignored (test_errors.c)",
     "PyThread_get_thread_ident": "no parameters",
+    "PyStackless_RunWatchdog": "no pointer parameter and no flags; every timeout is valid "
+        "(RunWatchdogEx's flag check is tested)",
+    "PyStackless_AdjustSwitchTrap": "no pointer parameter; every change is valid",
+    "PyStackless_GetThreads": "no parameters",
+    "PyStackless_EnableSoftswitch": "no pointer parameter; every flag is valid (-1 inquires)",
+    "PyStackless_SetStackSize": "no pointer parameter and no failure value (returns the "
+        "previous default; test_threads_stacks.c)",
+    "PyStackless_InstallOverflowHandler": "no parameters (takes over SIGSEGV; test_overflow.c)",
     # C-variadic functions: implemented in varargs.c and tested there.
     "PyUnicode_FromFormat": "variadic; covered by test_varargs.c",
     "PyUnicode_FromFormatV": "va_list form; covered by test_varargs.c",

@@ -43,6 +43,9 @@
 
 /* Objects of assorted types to pass where another type is expected. */
 static PyObject *an_int, *a_str, *a_dict, *a_tuple, *a_capsule, *an_exc;
+/* A fresh unbound tasklet and a fresh channel (never run, never used to switch). */
+static PyTaskletObject *a_tasklet;
+static PyChannelObject *a_channel;
 static int capsule_target;
 
 static PyObject *f_noargs(PyObject *self, PyObject *unused) {
@@ -550,6 +553,384 @@ static void test_text(void) {
     EXPECT_QUIET(PyBytes_Check(a_str), 0);
 }
 
+/* ----- Tasklets, channels and the scheduler -----
+ *
+ * Nothing here switches tasklets: the tasklets are fresh (a_tasklet is unbound and never
+ * alive), the channels fresh and open, and every call that could switch fails first.
+ * main() checks afterwards that the run queue, the current tasklet and the callbacks are as
+ * they were. */
+
+#define TASKLET_NAME "_stackless.tasklet"
+#define CHANNEL_NAME "_stackless.channel"
+
+/* `call` uses the placeholder BAD for its tasklet argument, which is given NULL, an int and
+ * a channel in turn: each must return `fail` with the SystemError / TypeError naming the
+ * function `f` and the argument 'task'. */
+#define EXPECT_BAD_TASK(call, fail, f) \
+    do { \
+        PyTaskletObject *BAD = NULL; \
+        EXPECT_FAIL(call, fail, PyExc_SystemError, NULLMSG(f, "task")); \
+        BAD = (PyTaskletObject *)an_int; \
+        EXPECT_FAIL(call, fail, PyExc_TypeError, TYPEMSG(f, "task", TASKLET_NAME, "int")); \
+        BAD = (PyTaskletObject *)a_channel; \
+        EXPECT_FAIL(call, fail, PyExc_TypeError, \
+                    TYPEMSG(f, "task", TASKLET_NAME, CHANNEL_NAME)); \
+    } while (0)
+
+/* The same for a void function: each call leaves the exception set. */
+#define EXPECT_BAD_TASK_VOID(call, f) \
+    do { \
+        PyTaskletObject *BAD = NULL; \
+        EXPECT_EXC(call, PyExc_SystemError, NULLMSG(f, "task")); \
+        BAD = (PyTaskletObject *)an_int; \
+        EXPECT_EXC(call, PyExc_TypeError, TYPEMSG(f, "task", TASKLET_NAME, "int")); \
+        BAD = (PyTaskletObject *)a_channel; \
+        EXPECT_EXC(call, PyExc_TypeError, TYPEMSG(f, "task", TASKLET_NAME, CHANNEL_NAME)); \
+    } while (0)
+
+/* Channel arguments (named 'self'): BAD is NULL, an int and a tasklet in turn. */
+#define EXPECT_BAD_CHAN(call, fail, f) \
+    do { \
+        PyChannelObject *BAD = NULL; \
+        EXPECT_FAIL(call, fail, PyExc_SystemError, NULLMSG(f, "self")); \
+        BAD = (PyChannelObject *)an_int; \
+        EXPECT_FAIL(call, fail, PyExc_TypeError, TYPEMSG(f, "self", CHANNEL_NAME, "int")); \
+        BAD = (PyChannelObject *)a_tasklet; \
+        EXPECT_FAIL(call, fail, PyExc_TypeError, \
+                    TYPEMSG(f, "self", CHANNEL_NAME, TASKLET_NAME)); \
+    } while (0)
+
+#define EXPECT_BAD_CHAN_VOID(call, f) \
+    do { \
+        PyChannelObject *BAD = NULL; \
+        EXPECT_EXC(call, PyExc_SystemError, NULLMSG(f, "self")); \
+        BAD = (PyChannelObject *)an_int; \
+        EXPECT_EXC(call, PyExc_TypeError, TYPEMSG(f, "self", CHANNEL_NAME, "int")); \
+        BAD = (PyChannelObject *)a_tasklet; \
+        EXPECT_EXC(call, PyExc_TypeError, TYPEMSG(f, "self", CHANNEL_NAME, TASKLET_NAME)); \
+    } while (0)
+
+#define RAISE_EXC_MSG(what) what " needs Exception or string subclass as first parameter"
+
+static void test_tasklets(void) {
+    PyTaskletObject *t = a_tasklet;
+    PyObject *f = PyCFunction_New(&def_noargs, NULL);
+    PyTaskletObject *bound = PyTasklet_New(NULL, f); /* bound, never set up */
+    CHECK(bound != NULL);
+
+    EXPECT_QUIET(PyTasklet_Check(NULL), 0);
+    EXPECT_QUIET(PyTasklet_Check(an_int), 0);
+    EXPECT_QUIET(PyTasklet_Check((PyObject *)a_channel), 0);
+    EXPECT_QUIET(PyTasklet_CheckExact(NULL), 0);
+    EXPECT_QUIET(PyTasklet_CheckExact((PyObject *)a_channel), 0);
+
+    /* PyTasklet_New: NULL type and NULL func are allowed (a_tasklet). */
+    EXPECT_FAIL(PyTasklet_New((PyTypeObject *)an_int, NULL), NULL, PyExc_TypeError,
+                TYPEMSG("PyTasklet_New", "type", "type", "int"));
+    EXPECT_FAIL(PyTasklet_New(&PyChannel_Type, NULL), NULL, PyExc_TypeError,
+                "PyTasklet_New: type must be a subtype of tasklet, not " CHANNEL_NAME);
+    EXPECT_FAIL(PyTasklet_New(&PyLong_Type, f), NULL, PyExc_TypeError,
+                "PyTasklet_New: type must be a subtype of tasklet, not int");
+    EXPECT_FAIL(PyTasklet_New(NULL, a_str), NULL, PyExc_TypeError,
+                "tasklet function must be a callable or None");
+
+    /* Setup fails before the tasklet is set up or inserted. */
+    EXPECT_BAD_TASK(PyTasklet_Setup(BAD, a_tuple, NULL), -1, "PyTasklet_Setup");
+    EXPECT_FAIL(PyTasklet_Setup(bound, NULL, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyTasklet_Setup", "args"));
+    EXPECT_FAIL(PyTasklet_Setup(bound, a_dict, NULL), -1, PyExc_TypeError,
+                "tasklet arguments must be a tuple");
+    EXPECT_FAIL(PyTasklet_Setup(bound, an_int, NULL), -1, PyExc_TypeError,
+                "tasklet arguments must be a tuple");
+    EXPECT_FAIL(PyTasklet_Setup(bound, a_tuple, a_tuple), -1, PyExc_TypeError,
+                "tasklet keyword arguments must be a dict");
+    EXPECT_FAIL(PyTasklet_Setup(t, a_tuple, NULL), -1, PyExc_RuntimeError,
+                "the tasklet was not bound to a function");
+    EXPECT_QUIET(PyTasklet_Alive(bound), 0);
+    EXPECT_QUIET(PyTasklet_Scheduled(bound), 0);
+
+    /* BindEx checks everything before it changes the tasklet. */
+    EXPECT_BAD_TASK(PyTasklet_BindEx(BAD, f, NULL, NULL), -1, "PyTasklet_BindEx");
+    EXPECT_FAIL(PyTasklet_BindEx(t, an_int, NULL, NULL), -1, PyExc_TypeError,
+                "tasklet function must be a callable or None");
+    EXPECT_FAIL(PyTasklet_BindEx(t, f, a_dict, NULL), -1, PyExc_TypeError,
+                "tasklet arguments must be a tuple");
+    EXPECT_FAIL(PyTasklet_BindEx(t, f, a_tuple, a_tuple), -1, PyExc_TypeError,
+                "tasklet keyword arguments must be a dict");
+    EXPECT_FAIL(PyTasklet_BindEx(t, NULL, NULL, a_str), -1, PyExc_TypeError,
+                "tasklet keyword arguments must be a dict");
+    PyObject *tv = PyTasklet_GetTempval(t); /* still unbound: nothing was stored */
+    CHECK(tv == Py_None);
+    Py_XDECREF(tv);
+    CHECK_NO_EXC();
+
+    EXPECT_BAD_TASK(PyTasklet_BindThread(BAD, (unsigned long)-1), -1, "PyTasklet_BindThread");
+    EXPECT_FAIL(PyTasklet_BindThread(t, 1), -1, PyExc_ValueError, "bad thread");
+
+    /* Running: a tasklet that is not alive cannot be run, so nothing switches. */
+    EXPECT_BAD_TASK(PyTasklet_Run(BAD), -1, "PyTasklet_Run");
+    EXPECT_FAIL(PyTasklet_Run(t), -1, PyExc_RuntimeError,
+                "You cannot run an unbound(dead) tasklet");
+    EXPECT_BAD_TASK(PyTasklet_Run_nr(BAD), -1, "PyTasklet_Run_nr");
+    EXPECT_FAIL(PyTasklet_Run_nr(bound), -1, PyExc_RuntimeError,
+                "You cannot run an unbound(dead) tasklet");
+    EXPECT_BAD_TASK(PyTasklet_Switch(BAD), -1, "PyTasklet_Switch");
+    EXPECT_FAIL(PyTasklet_Switch(t), -1, PyExc_RuntimeError,
+                "You cannot run an unbound(dead) tasklet");
+    EXPECT_BAD_TASK(PyTasklet_Switch_nr(BAD), -1, "PyTasklet_Switch_nr");
+    EXPECT_FAIL(PyTasklet_Switch_nr(bound), -1, PyExc_RuntimeError,
+                "You cannot run an unbound(dead) tasklet");
+    EXPECT_BAD_TASK(PyTasklet_Insert(BAD), -1, "PyTasklet_Insert");
+    EXPECT_FAIL(PyTasklet_Insert(t), -1, PyExc_RuntimeError,
+                "You cannot run an unbound(dead) tasklet");
+    EXPECT_BAD_TASK(PyTasklet_Remove(BAD), -1, "PyTasklet_Remove");
+    EXPECT_QUIET(PyTasklet_Remove(t), 0); /* not scheduled: a no-op */
+
+    /* Raising into a tasklet: the exception arguments are checked before the tasklet's state. */
+    EXPECT_BAD_TASK(PyTasklet_RaiseException(BAD, PyExc_ValueError, NULL), -1,
+                    "PyTasklet_RaiseException");
+    EXPECT_FAIL(PyTasklet_RaiseException(t, NULL, NULL), -1, PyExc_TypeError,
+                RAISE_EXC_MSG("tasklet.raise_exception"));
+    EXPECT_FAIL(PyTasklet_RaiseException(t, an_int, NULL), -1, PyExc_TypeError,
+                RAISE_EXC_MSG("tasklet.raise_exception"));
+    EXPECT_FAIL(PyTasklet_RaiseException(t, an_exc, NULL), -1, PyExc_TypeError,
+                RAISE_EXC_MSG("tasklet.raise_exception"));
+    EXPECT_FAIL(PyTasklet_RaiseException(t, (PyObject *)&PyLong_Type, NULL), -1,
+                PyExc_TypeError, RAISE_EXC_MSG("tasklet.raise_exception"));
+    EXPECT_FAIL(PyTasklet_RaiseException(t, PyExc_ValueError, a_str), -1, PyExc_RuntimeError,
+                "You cannot throw to a dead tasklet");
+
+    EXPECT_BAD_TASK(PyTasklet_Throw(BAD, 0, PyExc_ValueError, NULL, NULL), -1,
+                    "PyTasklet_Throw");
+    EXPECT_FAIL(PyTasklet_Throw(t, 0, PyExc_ValueError, NULL, an_int), -1, PyExc_TypeError,
+                "third argument must be a traceback object");
+    EXPECT_FAIL(PyTasklet_Throw(t, 1, an_exc, NULL, a_tuple), -1, PyExc_TypeError,
+                "third argument must be a traceback object");
+    EXPECT_FAIL(PyTasklet_Throw(t, 0, NULL, NULL, NULL), -1, PyExc_TypeError,
+                "exceptions must be classes, or instances, not NULL");
+    EXPECT_FAIL(PyTasklet_Throw(t, 0, an_int, NULL, NULL), -1, PyExc_TypeError,
+                "exceptions must be classes, or instances, not int");
+    EXPECT_FAIL(PyTasklet_Throw(t, 0, (PyObject *)&PyLong_Type, NULL, NULL), -1,
+                PyExc_TypeError, "exceptions must be classes, or instances, not type");
+    EXPECT_FAIL(PyTasklet_Throw(t, 0, an_exc, an_int, NULL), -1, PyExc_TypeError,
+                "instance exception may not have a separate value");
+    EXPECT_FAIL(PyTasklet_Throw(t, 1, PyExc_ValueError, NULL, Py_None), -1,
+                PyExc_RuntimeError, "You cannot throw to a dead tasklet");
+
+    /* PyTasklet_Kill forwards to PyTasklet_KillEx; its messages must still name itself. */
+    EXPECT_BAD_TASK(PyTasklet_Kill(BAD), -1, "PyTasklet_Kill");
+    EXPECT_BAD_TASK(PyTasklet_KillEx(BAD, 0), -1, "PyTasklet_KillEx");
+    EXPECT_BAD_TASK(PyTasklet_KillEx(BAD, 1), -1, "PyTasklet_KillEx");
+    EXPECT_QUIET(PyTasklet_Kill(t), 0); /* not alive: left alone */
+    EXPECT_QUIET(PyTasklet_KillEx(t, 1), 0);
+
+    /* Attributes. */
+    EXPECT_BAD_TASK(PyTasklet_GetAtomic(BAD), -1, "PyTasklet_GetAtomic");
+    EXPECT_BAD_TASK(PyTasklet_SetAtomic(BAD, 1), -1, "PyTasklet_SetAtomic");
+    EXPECT_BAD_TASK(PyTasklet_GetIgnoreNesting(BAD), -1, "PyTasklet_GetIgnoreNesting");
+    EXPECT_BAD_TASK(PyTasklet_SetIgnoreNesting(BAD, 1), -1, "PyTasklet_SetIgnoreNesting");
+    EXPECT_BAD_TASK(PyTasklet_GetPendingIrq(BAD), -1, "PyTasklet_GetPendingIrq");
+    EXPECT_BAD_TASK(PyTasklet_GetBlockTrap(BAD), -1, "PyTasklet_GetBlockTrap");
+    EXPECT_BAD_TASK_VOID(PyTasklet_SetBlockTrap(BAD, 1), "PyTasklet_SetBlockTrap");
+    EXPECT_BAD_TASK(PyTasklet_GetFrame(BAD), NULL, "PyTasklet_GetFrame");
+    EXPECT_QUIET(PyTasklet_GetFrame(t), NULL); /* not alive: NULL without an exception */
+    EXPECT_BAD_TASK(PyTasklet_IsMain(BAD), -1, "PyTasklet_IsMain");
+    EXPECT_BAD_TASK(PyTasklet_IsCurrent(BAD), -1, "PyTasklet_IsCurrent");
+    EXPECT_BAD_TASK(PyTasklet_GetRecursionDepth(BAD), -1, "PyTasklet_GetRecursionDepth");
+    EXPECT_BAD_TASK(PyTasklet_GetNestingLevel(BAD), -1, "PyTasklet_GetNestingLevel");
+    EXPECT_BAD_TASK(PyTasklet_Alive(BAD), -1, "PyTasklet_Alive");
+    EXPECT_BAD_TASK(PyTasklet_Paused(BAD), -1, "PyTasklet_Paused");
+    EXPECT_BAD_TASK(PyTasklet_Scheduled(BAD), -1, "PyTasklet_Scheduled");
+    EXPECT_BAD_TASK(PyTasklet_Restorable(BAD), -1, "PyTasklet_Restorable");
+    EXPECT_BAD_TASK(PyTasklet_GetBlocked(BAD), -1, "PyTasklet_GetBlocked");
+    EXPECT_BAD_TASK(PyTasklet_GetTempval(BAD), NULL, "PyTasklet_GetTempval");
+    EXPECT_BAD_TASK(PyTasklet_SetTempval(BAD, an_int), -1, "PyTasklet_SetTempval");
+    EXPECT_QUIET(PyTasklet_SetTempval(t, NULL), 0); /* NULL means None */
+    EXPECT_BAD_TASK(PyTasklet_GetNext(BAD), NULL, "PyTasklet_GetNext");
+    EXPECT_BAD_TASK(PyTasklet_GetPrev(BAD), NULL, "PyTasklet_GetPrev");
+    EXPECT_BAD_TASK(PyTasklet_GetThreadId(BAD), (unsigned long)-1, "PyTasklet_GetThreadId");
+    EXPECT_BAD_TASK(PyTasklet_SetStackSize(BAD, 0), -1, "PyTasklet_SetStackSize");
+
+    /* The tasklets are as they were made. */
+    EXPECT_QUIET(PyTasklet_Alive(t), 0);
+    EXPECT_QUIET(PyTasklet_Scheduled(t), 0);
+    EXPECT_QUIET(PyTasklet_GetBlocked(t), 0);
+    EXPECT_QUIET(PyTasklet_GetAtomic(t), 0);
+    EXPECT_QUIET(PyTasklet_GetBlockTrap(t), 0);
+    EXPECT_QUIET(PyTasklet_Alive(bound), 0);
+    EXPECT_QUIET(PyTasklet_Scheduled(bound), 0);
+    Py_XDECREF(bound);
+    Py_DECREF(f);
+}
+
+static void test_channels(void) {
+    PyChannelObject *c = a_channel;
+
+    EXPECT_QUIET(PyChannel_Check(NULL), 0);
+    EXPECT_QUIET(PyChannel_Check(an_int), 0);
+    EXPECT_QUIET(PyChannel_Check((PyObject *)a_tasklet), 0);
+    EXPECT_QUIET(PyChannel_CheckExact(NULL), 0);
+    EXPECT_QUIET(PyChannel_CheckExact((PyObject *)a_tasklet), 0);
+
+    /* PyChannel_New: NULL type is the channel type (a_channel). */
+    EXPECT_FAIL(PyChannel_New((PyTypeObject *)an_int), NULL, PyExc_TypeError,
+                TYPEMSG("PyChannel_New", "type", "type", "int"));
+    EXPECT_FAIL(PyChannel_New(&PyTasklet_Type), NULL, PyExc_TypeError,
+                "channel_new: type must be subtype of channel");
+    EXPECT_FAIL(PyChannel_New(&PyLong_Type), NULL, PyExc_TypeError,
+                "channel_new: type must be subtype of channel");
+
+    /* Sending and receiving: the arguments are checked before anything can block. */
+    EXPECT_BAD_CHAN(PyChannel_Send(BAD, an_int), -1, "PyChannel_Send");
+    EXPECT_FAIL(PyChannel_Send(c, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyChannel_Send", "arg"));
+    EXPECT_BAD_CHAN(PyChannel_Send_nr(BAD, an_int), -1, "PyChannel_Send_nr");
+    EXPECT_FAIL(PyChannel_Send_nr(c, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyChannel_Send_nr", "arg"));
+    EXPECT_BAD_CHAN(PyChannel_Receive(BAD), NULL, "PyChannel_Receive");
+    EXPECT_BAD_CHAN(PyChannel_Receive_nr(BAD), NULL, "PyChannel_Receive_nr");
+
+    EXPECT_BAD_CHAN(PyChannel_SendException(BAD, PyExc_ValueError, NULL), -1,
+                    "PyChannel_SendException");
+    EXPECT_FAIL(PyChannel_SendException(c, NULL, NULL), -1, PyExc_TypeError,
+                RAISE_EXC_MSG("channel.send_exception"));
+    EXPECT_FAIL(PyChannel_SendException(c, an_int, NULL), -1, PyExc_TypeError,
+                RAISE_EXC_MSG("channel.send_exception"));
+    EXPECT_FAIL(PyChannel_SendException(c, an_exc, NULL), -1, PyExc_TypeError,
+                RAISE_EXC_MSG("channel.send_exception"));
+    EXPECT_FAIL(PyChannel_SendException(c, (PyObject *)&PyTuple_Type, a_tuple), -1,
+                PyExc_TypeError, RAISE_EXC_MSG("channel.send_exception"));
+
+    EXPECT_BAD_CHAN(PyChannel_SendThrow(BAD, PyExc_ValueError, NULL, NULL), -1,
+                    "PyChannel_SendThrow");
+    EXPECT_FAIL(PyChannel_SendThrow(c, PyExc_ValueError, NULL, an_int), -1, PyExc_TypeError,
+                "third argument must be a traceback object");
+    EXPECT_FAIL(PyChannel_SendThrow(c, NULL, NULL, NULL), -1, PyExc_TypeError,
+                "exceptions must be classes, or instances, not NULL");
+    EXPECT_FAIL(PyChannel_SendThrow(c, a_str, NULL, NULL), -1, PyExc_TypeError,
+                "exceptions must be classes, or instances, not str");
+    EXPECT_FAIL(PyChannel_SendThrow(c, an_exc, an_int, Py_None), -1, PyExc_TypeError,
+                "instance exception may not have a separate value");
+
+    EXPECT_BAD_CHAN(PyChannel_SendSequence(BAD, a_tuple), -1, "PyChannel_SendSequence");
+    EXPECT_FAIL(PyChannel_SendSequence(c, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyChannel_SendSequence", "seq"));
+    EXPECT_FAIL(PyChannel_SendSequence(c, a_dict), -1, PyExc_TypeError,
+                TYPEMSG("PyChannel_SendSequence", "seq", "tuple", "dict"));
+    EXPECT_FAIL(PyChannel_SendSequence(c, (PyObject *)a_tasklet), -1, PyExc_TypeError,
+                TYPEMSG("PyChannel_SendSequence", "seq", "tuple", TASKLET_NAME));
+    PyObject *empty = PyTuple_New(0);
+    EXPECT_QUIET(PyChannel_SendSequence(c, empty), 0); /* nothing to send: no blocking */
+    Py_DECREF(empty);
+
+    /* Attributes. */
+    EXPECT_BAD_CHAN(PyChannel_GetQueue(BAD), NULL, "PyChannel_GetQueue");
+    EXPECT_BAD_CHAN_VOID(PyChannel_Close(BAD), "PyChannel_Close");
+    EXPECT_BAD_CHAN_VOID(PyChannel_Open(BAD), "PyChannel_Open");
+    EXPECT_BAD_CHAN(PyChannel_GetClosing(BAD), -1, "PyChannel_GetClosing");
+    EXPECT_BAD_CHAN(PyChannel_GetClosed(BAD), -1, "PyChannel_GetClosed");
+    EXPECT_BAD_CHAN(PyChannel_GetPreference(BAD), -1, "PyChannel_GetPreference");
+    EXPECT_BAD_CHAN_VOID(PyChannel_SetPreference(BAD, 1), "PyChannel_SetPreference");
+    EXPECT_BAD_CHAN(PyChannel_GetScheduleAll(BAD), -1, "PyChannel_GetScheduleAll");
+    EXPECT_BAD_CHAN_VOID(PyChannel_SetScheduleAll(BAD, 1), "PyChannel_SetScheduleAll");
+    EXPECT_BAD_CHAN(PyChannel_GetBalance(BAD), 0, "PyChannel_GetBalance");
+
+    /* The channel is as it was made. */
+    PyObject *q = PyChannel_GetQueue(c);
+    CHECK(q == Py_None);
+    Py_XDECREF(q);
+    EXPECT_QUIET(PyChannel_GetClosing(c), 0);
+    EXPECT_QUIET(PyChannel_GetClosed(c), 0);
+    EXPECT_QUIET(PyChannel_GetPreference(c), -1);
+    EXPECT_QUIET(PyChannel_GetScheduleAll(c), 0);
+    EXPECT_QUIET(PyChannel_GetBalance(c), 0);
+}
+
+static PyMethodDef def_badflags = {"g", f_noargs, 0x1000, NULL};
+
+static void test_scheduler(void) {
+    PyObject *f = PyCFunction_New(&def_noargs, NULL);
+    PyObject *r;
+
+    /* retval may be NULL (None); with nothing else runnable Schedule returns at once. */
+    r = PyStackless_Schedule(NULL, 0);
+    CHECK(r == Py_None);
+    Py_XDECREF(r);
+    CHECK_NO_EXC();
+    r = PyStackless_Schedule_nr(NULL, 0);
+    CHECK(r == Py_None);
+    Py_XDECREF(r);
+    CHECK_NO_EXC();
+
+    EXPECT_FAIL(PyStackless_RunWatchdogEx(0, 0x100), NULL, PyExc_ValueError,
+                "PyStackless_RunWatchdogEx: unknown flags 0x100");
+    EXPECT_FAIL(PyStackless_GetThreadInfo(1), NULL, PyExc_ValueError,
+                "PyStackless_GetThreadInfo: unknown thread id");
+
+    /* Callbacks: NULL removes; a non-callable is refused and changes nothing. */
+    EXPECT_FAIL(PyStackless_SetChannelCallback(an_int), -1, PyExc_TypeError,
+                "channel callback must be callable");
+    EXPECT_QUIET(PyStackless_SetChannelCallback(NULL), 0);
+    EXPECT_FAIL(PyStackless_SetScheduleCallback(a_str), -1, PyExc_TypeError,
+                "schedule callback must be callable");
+    EXPECT_QUIET(PyStackless_SetScheduleCallback(NULL), 0);
+    PyStackless_SetScheduleFastcallback(NULL);
+    CHECK_NO_EXC();
+    EXPECT_FAIL(PyStackless_SetErrorHandler(a_dict), NULL, PyExc_TypeError,
+                "error handler must be callable");
+    r = PyStackless_SetErrorHandler(NULL);
+    CHECK(r == Py_None);
+    Py_XDECREF(r);
+    CHECK_NO_EXC();
+
+    EXPECT_FAIL(PyStackless_Call_Main(NULL, NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyStackless_Call_Main", "func"));
+    EXPECT_FAIL(PyStackless_Call_Main(f, a_dict, NULL), NULL, PyExc_TypeError,
+                TYPEMSG("PyStackless_Call_Main", "args", "tuple", "dict"));
+    EXPECT_FAIL(PyStackless_Call_Main(f, NULL, a_tuple), NULL, PyExc_TypeError,
+                TYPEMSG("PyStackless_Call_Main", "kwds", "dict", "tuple"));
+    EXPECT_FAIL(PyStackless_Call_Main(an_int, NULL, NULL), NULL, PyExc_TypeError,
+                "'int' object is not callable");
+
+    EXPECT_FAIL(PyStackless_CallMethod_Main(NULL, "x", NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyStackless_CallMethod_Main", "o"));
+    EXPECT_FAIL(PyStackless_CallMethod_Main(an_int, NULL, NULL), NULL, PyExc_TypeError,
+                "'int' object is not callable");
+    EXPECT_FAIL(PyStackless_CallMethod_Main(an_int, "nosuch", NULL), NULL,
+                PyExc_AttributeError, "'int' object has no attribute 'nosuch'");
+    EXPECT_FAIL(PyStackless_CallMethod_Main(f, NULL, "i", 5), NULL, PyExc_TypeError,
+                "f() takes no arguments (1 given)");
+    EXPECT_FAIL(PyStackless_CallMethod_Main(f, NULL, "f"), NULL, PyExc_SystemError,
+                "Py_BuildValue: unsupported format unit 'f'");
+    EXPECT_FAIL(PyStackless_CallCMethod_Main(NULL, NULL, NULL), NULL, PyExc_SystemError,
+                NULLMSG("PyStackless_CallCMethod_Main", "meth"));
+    EXPECT_FAIL(PyStackless_CallCMethod_Main(&def_badflags, NULL, NULL), NULL,
+                PyExc_SystemError, "g() method: bad call flags");
+    EXPECT_FAIL(PyStackless_CallCMethod_Main(&def_noargs, an_int, "i", 5), NULL,
+                PyExc_TypeError, "int.f() takes no arguments (1 given)"); /* bound to 7 */
+
+    Py_DECREF(f);
+}
+
+/* Nothing above switched or changed the scheduler: main is still running alone and no
+ * callback is installed. */
+static void check_scheduler_untouched(void) {
+    PyObject *cur = PyStackless_GetCurrent();
+    PyObject *main_ = PyStackless_GetMain();
+    CHECK(cur == main_);
+    Py_XDECREF(cur);
+    Py_XDECREF(main_);
+    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
+    CHECK(PyStackless_GetCurrentId() == PyThread_get_thread_ident());
+    PyObject *cb[3] = {PyStackless_GetChannelCallback(), PyStackless_GetScheduleCallback(),
+                       PyStackless_GetErrorHandler()};
+    for (int i = 0; i < 3; i++) {
+        CHECK(cb[i] == Py_None);
+        Py_XDECREF(cb[i]);
+    }
+    CHECK_NO_EXC();
+}
+
 int main(void) {
     an_int = PyLong_FromLong(7);
     a_str = PyUnicode_FromString("s");
@@ -562,6 +943,9 @@ int main(void) {
     an_exc = PyObject_CallOneArg(PyExc_ValueError, msg);
     Py_DECREF(msg);
     CHECK_OBJ_STR(an_exc, "e");
+    a_tasklet = PyTasklet_New(NULL, NULL);
+    a_channel = PyChannel_New(NULL);
+    CHECK(a_tasklet != NULL && a_channel != NULL);
     CHECK_NO_EXC();
 
     test_callables();
@@ -572,6 +956,10 @@ int main(void) {
     test_numbers();
     test_objects();
     test_text();
+    test_tasklets();
+    test_channels();
+    test_scheduler();
+    check_scheduler_untouched();
 
     Py_DECREF(an_int);
     Py_DECREF(a_str);
@@ -580,6 +968,8 @@ int main(void) {
     Py_DECREF(a_tuple);
     Py_DECREF(a_capsule);
     Py_DECREF(an_exc);
+    Py_DECREF(a_tasklet);
+    Py_DECREF(a_channel);
     CHECK_NO_EXC();
     return check_report();
 }
