@@ -931,6 +931,66 @@ static void check_scheduler_untouched(void) {
     CHECK_NO_EXC();
 }
 
+/* Soft-switchable function declarations (SPEC §7). */
+static PyObject *soft_fn(PyObject *retval, long *step, PyObject **ob1, PyObject **ob2,
+                         PyObject **ob3, long *n, void **any) {
+    STACKLESS_GETARG();
+    (void)stackless;
+    (void)step;
+    (void)ob1;
+    (void)ob2;
+    (void)ob3;
+    (void)n;
+    (void)any;
+    Py_XINCREF(retval);
+    return retval;
+}
+
+static void test_soft(void) {
+    static PyStacklessFunctionDeclarationObject uninit = {PyObject_HEAD_INIT(NULL) soft_fn,
+                                                          "soft_fn", NULL};
+    static PyStacklessFunctionDeclarationObject nofunc = {PyObject_HEAD_INIT(NULL) NULL,
+                                                          "nofunc", NULL};
+    static PyStacklessFunctionDeclarationObject decl = {PyObject_HEAD_INIT(NULL) soft_fn,
+                                                        "soft_fn", NULL};
+    EXPECT_FAIL(PyStackless_InitFunctionDeclaration(NULL, NULL, NULL), -1, PyExc_SystemError,
+                NULLMSG("PyStackless_InitFunctionDeclaration", "sfd"));
+    EXPECT_FAIL(PyStackless_InitFunctionDeclaration(&nofunc, NULL, NULL), -1, PyExc_SystemError,
+                "PyStackless_InitFunctionDeclaration: the declaration has no function (sfunc is NULL)");
+    EXPECT_FAIL(PyStackless_InitFunctionDeclaration(&decl, an_int, NULL), -1, PyExc_TypeError,
+                TYPEMSG("PyStackless_InitFunctionDeclaration", "module", "str", "int"));
+    CHECK_EQ_INT(PyStackless_InitFunctionDeclaration(&decl, NULL, NULL), 0);
+    CHECK_EQ_INT(PyStacklessFunctionDeclarationType_CheckExact((PyObject *)&decl), 1);
+    CHECK_EQ_INT(PyStacklessFunctionDeclarationType_CheckExact((PyObject *)&uninit), 0);
+    CHECK_EQ_INT(PyStacklessFunctionDeclarationType_CheckExact(an_int), 0);
+    CHECK_EQ_INT(PyStacklessFunctionDeclarationType_CheckExact(NULL), 0);
+
+    EXPECT_FAIL(PyStackless_CallFunction(NULL, an_int, NULL, NULL, NULL, 0, NULL), NULL,
+                PyExc_SystemError, NULLMSG("PyStackless_CallFunction", "sfd"));
+    EXPECT_FAIL(PyStackless_CallFunction(&uninit, an_int, NULL, NULL, NULL, 0, NULL), NULL,
+                PyExc_SystemError,
+                "PyStackless_CallFunction: the declaration is not initialized (call "
+                "PyStackless_InitFunctionDeclaration first)");
+    EXPECT_FAIL(PyStackless_CallFunction((PyStacklessFunctionDeclarationObject *)an_int, an_int,
+                                         NULL, NULL, NULL, 0, NULL),
+                NULL, PyExc_TypeError,
+                TYPEMSG("PyStackless_CallFunction", "sfd", "a soft switchable function declaration",
+                        "int"));
+    /* NULL arg means "an exception is pending": with none pending, the function sees NULL
+     * and returns it, which is reported as a protocol error. */
+    EXPECT_FAIL(PyStackless_CallFunction(&decl, NULL, NULL, NULL, NULL, 0, NULL), NULL,
+                PyExc_SystemError, "soft_fn returned NULL without setting an exception");
+    /* A direct call (no stackless flag) returns the function's result. */
+    PyObject *r = PyStackless_CallFunction(&decl, an_int, NULL, NULL, NULL, 0, NULL);
+    CHECK(r == an_int);
+    Py_XDECREF(r);
+    /* The protocol flag: GETARG clears it. */
+    _PyStackless_TRY_STACKLESS = 1;
+    CHECK_EQ_INT(_PyStackless_GetTryStackless(), 1);
+    CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
+    CHECK_NO_EXC();
+}
+
 int main(void) {
     an_int = PyLong_FromLong(7);
     a_str = PyUnicode_FromString("s");
@@ -959,6 +1019,7 @@ int main(void) {
     test_tasklets();
     test_channels();
     test_scheduler();
+    test_soft();
     check_scheduler_untouched();
 
     Py_DECREF(an_int);

@@ -23,5 +23,14 @@ int main(void) {
     CHECK(PyObject_GetAttr(i, i) == NULL);
     CHECK_EXC(PyExc_TypeError, "attribute name must be string, not 'int'");
     Py_DECREF(i);
+        /* PyTasklet_Kill reported its errors under PyTasklet_KillEx's name. */
+    CHECK(PyTasklet_Kill(NULL) == -1);
+    CHECK_EXC(PyExc_SystemError, "PyTasklet_Kill: argument 'task' must not be NULL");
+
+    /* Stack sizes near SIZE_MAX overflowed the page rounding (the default became 0). */
+    size_t old = PyStackless_SetStackSize((size_t)-1);
+    CHECK(PyStackless_SetStackSize(0) == (size_t)1 << 30);
+    PyStackless_SetStackSize(old);
+    CHECK(PyStackless_SetStackSize(0) == old);
     return check_report();
 }

@@ -155,6 +155,9 @@ typedef int (slp_schedule_hook_func)(PyTaskletObject *from, PyTaskletObject *to)
 // The smallest stack the library accepts: `printf("%f")` alone needs more than 8 KiB.
 #define MIN_STACK_SIZE (16 * 1024)
 
+// The largest stack the library accepts (a larger request is clamped to it).
+#define MAX_STACK_SIZE (1 << 30)
+
 // `Py_ssize_t`: CPython's signed size type.
 typedef ptrdiff_t Py_ssize_t;
 
@@ -997,7 +1000,8 @@ PyObject *PyStackless_GetThreads(void);
 int PyStackless_EnableSoftswitch(int flag);
 
 // Sets the default usable stack size of tasklets that start from now on (rounded up to whole
-// pages, at least 16 KiB; default 64 KiB). Returns the previous default.
+// pages, at least 16 KiB and at most 1 GiB; default 64 KiB); 0 only inquires. Returns the
+// previous default.
 size_t PyStackless_SetStackSize(size_t size);
 
 // Installs the stack-overflow reporter: a tasklet that overflows its stack (and hits the
@@ -1193,9 +1197,10 @@ PyObject *PyTasklet_GetPrev(PyTaskletObject *task_);
 unsigned long PyTasklet_GetThreadId(PyTaskletObject *task_);
 
 // Sets the usable stack size `task` gets when it first runs (rounded up to whole pages, at
-// least 16 KiB; 0 restores the library default). Returns 0, or -1 with an exception set
+// least 16 KiB and at most 1 GiB; 0 restores the library default). Returns 0, or -1 with an exception set
 // (`RuntimeError` when it has started already).
-int PyTasklet_SetStackSize(PyTaskletObject *task_, size_t size);
+int PyTasklet_SetStackSize(PyTaskletObject *task_,
+                           size_t size);
 
 // Returns a new reference to a str decoded from the NUL-terminated UTF-8 string `s`, or NULL
 // with an exception set (`SystemError` for NULL; for invalid UTF-8 a `ValueError` with the

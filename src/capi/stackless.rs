@@ -347,7 +347,8 @@ pub extern "C" fn PyStackless_EnableSoftswitch(flag: c_int) -> c_int {
 }
 
 /// Sets the default usable stack size of tasklets that start from now on (rounded up to whole
-/// pages, at least 16 KiB; default 64 KiB). Returns the previous default.
+/// pages, at least 16 KiB and at most 1 GiB; default 64 KiB); 0 only inquires. Returns the
+/// previous default.
 #[no_mangle]
 pub extern "C" fn PyStackless_SetStackSize(size: usize) -> usize {
     if size == 0 {

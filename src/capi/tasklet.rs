@@ -336,16 +336,19 @@ pub unsafe extern "C" fn PyTasklet_Throw(
 /// caller (-1). Returns 0, or -1 with an exception set.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Kill(task_: *mut PyTaskletObject) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { PyTasklet_KillEx(task_, 0) }
+    kill(task_, 0, "PyTasklet_Kill")
 }
 
 /// `PyTasklet_Kill`, or with `pending` non-zero: the tasklet is made runnable and dies when
 /// it next runs, while the caller continues. Returns 0, or -1 with an exception set.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_KillEx(task_: *mut PyTaskletObject, pending: c_int) -> c_int {
+    kill(task_, pending, "PyTasklet_KillEx")
+}
+
+fn kill(task_: *mut PyTaskletObject, pending: c_int, func: &str) -> c_int {
     entry(|| {
-        let t = task(task_, "PyTasklet_KillEx")?;
+        let t = task(task_, func)?;
         ops::kill(thread_state::current(), t.as_ptr(), pending != 0)?;
         Ok(0)
     })
@@ -637,7 +640,7 @@ pub unsafe extern "C" fn PyTasklet_GetThreadId(task_: *mut PyTaskletObject) -> c
 }
 
 /// Sets the usable stack size `task` gets when it first runs (rounded up to whole pages, at
-/// least 16 KiB; 0 restores the library default). Returns 0, or -1 with an exception set
+/// least 16 KiB and at most 1 GiB; 0 restores the library default). Returns 0, or -1 with an exception set
 /// (`RuntimeError` when it has started already).
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_SetStackSize(task_: *mut PyTaskletObject, size: usize) -> c_int {

@@ -67,10 +67,13 @@ fn page_size() -> usize {
     p
 }
 
-/// Rounds a requested size to whole pages, at least [`MIN_STACK_SIZE`].
+/// The largest stack the library accepts (a larger request is clamped to it).
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// Rounds a requested size to whole pages, between [`MIN_STACK_SIZE`] and [`MAX_STACK_SIZE`].
 pub fn round_size(size: usize) -> usize {
     let page = page_size();
-    let size = size.max(MIN_STACK_SIZE);
+    let size = size.clamp(MIN_STACK_SIZE, MAX_STACK_SIZE);
     size.div_ceil(page) * page
 }
 
