@@ -51,6 +51,12 @@ static PyObject *arg_obj(PyObject *args, Py_ssize_t i) { return PyTuple_GetItem(
 static PyTaskletObject *get_main(void) { return T(PyStackless_GetMain()); }
 static PyTaskletObject *get_current(void) { return T(PyStackless_GetCurrent()); }
 
+/* For checks that expect NULL: releases an unexpected result. */
+static int fails(void *r) {
+    Py_XDECREF((PyObject *)r);
+    return r == NULL;
+}
+
 /* Bool attribute through the Python-level face: 1/0, or -1 (error or not a bool). */
 static int attr_bool(PyTaskletObject *t, const char *name) {
     PyObject *v = PyObject_GetAttrString((PyObject *)t, name);
@@ -861,9 +867,9 @@ static void test_bad_input(void) {
     check_bad_task_int(PyTasklet_IsCurrent, "PyTasklet_IsCurrent");
 
     PyObject *notask = PyUnicode_FromString("not a tasklet");
-    CHECK(PyTasklet_GetTempval(NULL) == NULL);
+    CHECK(fails(PyTasklet_GetTempval(NULL)));
     CHECK_EXC_CONTAINS(PyExc_SystemError, "PyTasklet_GetTempval");
-    CHECK(PyTasklet_GetTempval(T(notask)) == NULL);
+    CHECK(fails(PyTasklet_GetTempval(T(notask))));
     CHECK_EXC_CONTAINS(PyExc_TypeError, "PyTasklet_GetTempval");
     CHECK_EQ_INT(PyTasklet_SetTempval(NULL, Py_None), -1);
     CHECK_EXC_CONTAINS(PyExc_SystemError, "PyTasklet_SetTempval");
@@ -878,17 +884,17 @@ static void test_bad_input(void) {
     /* PyStackless_Schedule has no pointer argument that may be bad (NULL retval is None);
      * RunWatchdogEx rejects unknown flag bits with ValueError (SPEC §6). */
     PyObject *r = PyStackless_RunWatchdogEx(0, 1 << 8);
-    CHECK(r == NULL);
+    CHECK(fails(r));
     CHECK_EXC(PyExc_ValueError, NULL);
     r = PyStackless_RunWatchdogEx(0, 32);
-    CHECK(r == NULL);
+    CHECK(fails(r));
     CHECK_EXC(PyExc_ValueError, NULL);
     r = PyStackless_RunWatchdogEx(0, -1);
-    CHECK(r == NULL);
+    CHECK(fails(r));
     CHECK_EXC(PyExc_ValueError, NULL);
 
     /* A wrong-type channel for the channel calls used here. */
-    CHECK(PyChannel_Receive((PyChannelObject *)notask) == NULL);
+    CHECK(fails(PyChannel_Receive((PyChannelObject *)notask)));
     CHECK_EXC_CONTAINS(PyExc_TypeError, "PyChannel_Receive");
     CHECK_EQ_INT(PyChannel_Send(NULL, Py_None), -1);
     CHECK_EXC_CONTAINS(PyExc_SystemError, "PyChannel_Send");
