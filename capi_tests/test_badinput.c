@@ -984,6 +984,10 @@ static void test_soft(void) {
     PyObject *r = PyStackless_CallFunction(&decl, an_int, NULL, NULL, NULL, 0, NULL);
     CHECK(r == an_int);
     Py_XDECREF(r);
+        /* PyStackless_Tick: a negative count is a ValueError; no pointer parameter. */
+    EXPECT_FAIL(PyStackless_Tick(-1), -1, PyExc_ValueError,
+                "PyStackless_Tick: the number of ticks must not be negative");
+    CHECK_EQ_INT(PyStackless_Tick(0), 0);
     /* The protocol flag: GETARG clears it. */
     _PyStackless_TRY_STACKLESS = 1;
     CHECK_EQ_INT(_PyStackless_GetTryStackless(), 1);

@@ -248,7 +248,7 @@ static PyObject *runner_catch(PyObject *self, PyObject *args) {
     PyObject *exc = PyErr_GetRaisedException();
     PyObject *s = exc ? PyObject_Str(exc) : NULL;
     char buf[128];
-    snprintf(buf, sizeof buf, "runner:got %s(%s)", exc ? PyType_GetName(Py_TYPE(exc)) : "?",
+    snprintf(buf, sizeof buf, "runner:got %s(%s)", exc ? PyType_GetTpName(Py_TYPE(exc)) : "?",
              s ? PyUnicode_AsUTF8(s) : "?");
     Py_XDECREF(s);
     Py_XDECREF(exc);

@@ -110,7 +110,7 @@ static void finish(PyTaskletObject *t) {
 static void log_exc(const char *prefix) {
     PyObject *exc = PyErr_GetRaisedException();
     char buf[128];
-    snprintf(buf, sizeof buf, "%s%s", prefix, exc ? PyType_GetName(Py_TYPE(exc)) : "none");
+    snprintf(buf, sizeof buf, "%s%s", prefix, exc ? PyType_GetTpName(Py_TYPE(exc)) : "none");
     Py_XDECREF(exc);
     log_event(buf);
 }

@@ -1014,6 +1014,16 @@ size_t PyStackless_SetStackSize(size_t size);
 // refuses.
 int PyStackless_InstallOverflowHandler(void);
 
+// Charges `n` units of work ("ticks") to the running tasklet, C's stand-in for the bytecodes
+// Stackless's watchdog counts. While a `PyStackless_RunWatchdogEx` with a timeout runs, a
+// tasklet that has used up its budget is interrupted right here: it leaves the run queue
+// (paused), that run returns it, and this call returns when somebody runs the tasklet again.
+// The interrupt waits while the tasklet is atomic, inside a nested call (unless
+// ignore_nesting), in a callback or under the switch trap. A tick that does not interrupt is
+// one addition and one comparison. Returns 0, or -1 with an exception set when one was raised
+// into the tasklet while it was out (e.g. it was killed), or for a negative `n` (ValueError).
+int PyStackless_Tick(long n);
+
 // Returns 1 if `o` is a tasklet (or an instance of a subtype), else 0.
 int PyTasklet_Check(PyObject *o);
 

@@ -270,6 +270,8 @@ pub(crate) fn action(
             unsafe { s.link_before_current(tref_t) };
             src.next.get()
         } else if ch.preference.get() == -dir {
+            // A switch by the preference rule is exempt from a pending soft interrupt.
+            s.wd.no_soft_irq.set(true);
             // SAFETY: as above.
             unsafe { s.link_after_current(tref_t) };
             tref_t

@@ -31,3 +31,4 @@ pub mod stack;
 pub mod tasklet;
 pub mod tasklet_attrs;
 pub mod thread_state;
+pub mod watchdog;

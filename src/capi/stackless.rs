@@ -374,3 +374,19 @@ pub extern "C" fn PyStackless_InstallOverflowHandler() -> c_int {
         Ok(0)
     })
 }
+
+/// Charges `n` units of work ("ticks") to the running tasklet, C's stand-in for the bytecodes
+/// Stackless's watchdog counts. While a `PyStackless_RunWatchdogEx` with a timeout runs, a
+/// tasklet that has used up its budget is interrupted right here: it leaves the run queue
+/// (paused), that run returns it, and this call returns when somebody runs the tasklet again.
+/// The interrupt waits while the tasklet is atomic, inside a nested call (unless
+/// ignore_nesting), in a callback or under the switch trap. A tick that does not interrupt is
+/// one addition and one comparison. Returns 0, or -1 with an exception set when one was raised
+/// into the tasklet while it was out (e.g. it was killed), or for a negative `n` (ValueError).
+#[no_mangle]
+pub extern "C" fn PyStackless_Tick(n: c_long) -> c_int {
+    entry(|| {
+        crate::watchdog::tick_checked(thread_state::current(), n)?;
+        Ok(0)
+    })
+}

@@ -374,10 +374,19 @@ pub unsafe extern "C" fn PyTasklet_GetAtomic(task_: *mut PyTaskletObject) -> c_i
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_SetAtomic(task_: *mut PyTaskletObject, flag: c_int) -> c_int {
     entry(|| {
-        Ok(task(task_, "PyTasklet_SetAtomic")?
-            .atomic
-            .replace(flag != 0) as c_int)
+        let t = task(task_, "PyTasklet_SetAtomic")?;
+        let old = t.atomic.replace(flag != 0);
+        recheck_pending_irq(t);
+        Ok(old as c_int)
     })
+}
+
+/// A deferred preemption of the running tasklet may fire at the next tick.
+fn recheck_pending_irq(t: &PyTaskletObject) {
+    let ts = thread_state::current();
+    if t.pending_irq.get() && t.is_own(ts) && ops::current(ts) == t.as_ptr() {
+        ts.sched.wd.recheck_soon();
+    }
 }
 
 /// Returns the ignore_nesting flag of `task` (1 or 0), or -1 with an exception set.
@@ -396,9 +405,10 @@ pub unsafe extern "C" fn PyTasklet_SetIgnoreNesting(
     flag: c_int,
 ) -> c_int {
     entry(|| {
-        Ok(task(task_, "PyTasklet_SetIgnoreNesting")?
-            .ignore_nesting
-            .replace(flag != 0) as c_int)
+        let t = task(task_, "PyTasklet_SetIgnoreNesting")?;
+        let old = t.ignore_nesting.replace(flag != 0);
+        recheck_pending_irq(t);
+        Ok(old as c_int)
     })
 }
 

@@ -82,6 +82,8 @@ pub struct Scheduler {
     pub(crate) pool: RefCell<StackPool>,
     /// Head of the list of started tasklets (those with C state), linked by `cs_next`.
     pub(crate) cstate_head: Cell<TaskletPtr>,
+    /// Preemption state (ticks, the interrupt owner).
+    pub(crate) wd: crate::watchdog::Watchdog,
     /// Library-mediated nested calls active on the running tasklet.
     pub(crate) nesting_level: Cell<i32>,
     thread_id: c_ulong,
@@ -103,6 +105,7 @@ impl Scheduler {
             idle_runners: RefCell::new(Vec::new()),
             pool: RefCell::new(StackPool::default()),
             cstate_head: Cell::new(ptr::null_mut()),
+            wd: crate::watchdog::Watchdog::default(),
             nesting_level: Cell::new(0),
             thread_id: crate::capi::thread_ident(),
         }
@@ -138,6 +141,23 @@ impl Scheduler {
             tref(t).next.set(after);
             tref(after).prev.set(t);
             cur.next.set(t);
+        }
+        self.runcount.set(self.runcount.get() + 1);
+    }
+
+    /// Links `t` just before `pos` (a tasklet in the run queue) and takes a reference.
+    ///
+    /// # Safety
+    /// `t` is a live tasklet of this thread in no list; `pos` is in the run queue.
+    pub(crate) unsafe fn insert_before(&self, t: TaskletPtr, pos: TaskletPtr) {
+        // SAFETY: t is live; pos and its predecessor are live and linked.
+        unsafe {
+            crate::object::incref(t.cast());
+            let before = tref(pos).prev.get();
+            tref(t).next.set(pos);
+            tref(t).prev.set(before);
+            tref(before).next.set(t);
+            tref(pos).prev.set(t);
         }
         self.runcount.set(self.runcount.get() + 1);
     }
@@ -277,7 +297,16 @@ impl<'a> Nested<'a> {
 
 impl Drop for Nested<'_> {
     fn drop(&mut self) {
-        self.0.nesting_level.set(self.0.nesting_level.get() - 1);
+        let level = self.0.nesting_level.get() - 1;
+        self.0.nesting_level.set(level);
+        if level == 0 {
+            // A preemption deferred because of the nesting may fire now.
+            let cur = self.0.current.get();
+            // SAFETY: current is live.
+            if !cur.is_null() && unsafe { tref(cur) }.pending_irq.get() {
+                self.0.wd.recheck_soon();
+            }
+        }
     }
 }
 

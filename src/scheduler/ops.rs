@@ -336,7 +336,6 @@ pub(crate) fn run_watchdog(
             flags & !WATCHDOG_ALL
         )));
     }
-    let _ = timeout;
     let s = sched_op(ts)?;
     let me = s.current.get();
     // SAFETY: me is the running tasklet.
@@ -346,6 +345,7 @@ pub(crate) fn run_watchdog(
         return Ok(Obj::none());
     }
     check_can_switch(s)?;
+    let owns_interrupt = crate::watchdog::acquire(ts, me, timeout, flags);
     s.watchdogs.borrow_mut().push(me);
     drop(m.tempval.take());
     // SAFETY: me is current, hence queued. Holding this reference on our own stack keeps the
@@ -372,6 +372,9 @@ pub(crate) fn run_watchdog(
         }
     }
     drop(my_ref);
+    if owns_interrupt {
+        crate::watchdog::release(ts);
+    }
     result
 }
 

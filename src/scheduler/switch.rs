@@ -154,9 +154,12 @@ pub(crate) fn schedule_task(
     // SAFETY: prev is live.
     let p = unsafe { tref(prev) };
     if prev == next {
+        s.wd.no_soft_irq.set(false);
         after_switch(ts);
         return claim(p);
     }
+    // A pending soft interrupt turns this switch into one to the soft watchdog.
+    let next = crate::watchdog::soft_redirect(ts, p, next);
     // SAFETY: next is live.
     let n = unsafe { tref(next) };
     let target = if soft {
@@ -200,6 +203,7 @@ pub(crate) fn hand_over(ts: &ThreadState, p: &PyTaskletObject, n: &PyTaskletObje
     p.nesting_level.set(s.nesting_level.get());
     s.nesting_level.set(n.nesting_level.get());
     s.current.set(n.as_ptr());
+    s.wd.on_switch();
 }
 
 /// The raw switch of a tasklet that keeps its C stack: it takes the stack it runs on, and
