@@ -180,13 +180,25 @@ pub(crate) unsafe fn check_decl<'a>(
     Ok(d)
 }
 
-/// Turns what a soft-switchable function returned into a result (the token passes through).
-pub(crate) fn check_sfunc_result(r: *mut PyObject, name: &str) -> PyResult<Obj> {
+/// Turns what a soft-switchable function returned into a result (the token passes through),
+/// enforcing CPython's rule: NULL needs an exception, a value must come without one.
+pub(crate) fn check_sfunc_result(
+    ts: &ThreadState,
+    r: *mut PyObject,
+    d: &PyStacklessFunctionDeclarationObject,
+) -> PyResult<Obj> {
     if r == token_ptr() {
         return Ok(unwind_token());
     }
+    // SAFETY: a momentary read of the cell.
+    let pending = unsafe { (*ts.curexc.as_ptr()).is_some() };
+    if !r.is_null() && !pending {
+        // SAFETY: r is a new reference.
+        return Ok(unsafe { Obj::from_owned_unchecked(r) });
+    }
+    // The rare cases: let the general check build the error (and the name).
     // SAFETY: r is NULL or a new reference.
-    unsafe { crate::object::cfunction::check_result(r, &|| name.to_owned()) }
+    unsafe { crate::object::cfunction::check_result(r, &|| decl_name(d)) }
 }
 
 /// `PyStackless_CallFunction`: in stackless mode (the caller set the flag and may switch
@@ -226,7 +238,6 @@ pub(crate) unsafe fn call_function(
         return Ok(unwind_token());
     }
     let func = d.sfunc.expect("checked");
-    let name = decl_name(d);
     let _nested = crate::scheduler::Nested::enter(&ts.sched);
     let (mut step, mut o1, mut o2, mut o3, mut nn, mut a): (c_long, _, _, _, c_long, _) =
         (0, ob1, ob2, ob3, n, any);
@@ -242,7 +253,7 @@ pub(crate) unsafe fn call_function(
         crate::object::decref(o3);
         r
     };
-    check_sfunc_result(r, &name)
+    check_sfunc_result(ts, r, d)
 }
 
 /// The C pointer to the calling thread's stackless flag (the lvalue behind

@@ -7,8 +7,9 @@
 //! Invariants:
 //! - Reference counts are changed only with atomic operations (objects cross threads through
 //!   channels); the C header's inline `Py_INCREF`/`Py_DECREF` use the same atomics.
-//! - Static objects (singletons, type objects, exception classes) start at
-//!   [`_Py_IMMORTAL_REFCNT`], far beyond what any program can decrement to zero: they are never freed.
+//! - Static objects (singletons, type objects, exception classes) have the count
+//!   [`_Py_IMMORTAL_REFCNT`] and are *immortal*: increments and decrements skip them (as in
+//!   CPython 3.12), so they are never freed and cost no atomic operation.
 //! - An [`Obj`] owns exactly one reference; dropping it releases that reference. Raw
 //!   `*mut PyObject` values in Rust code are borrowed unless a comment says otherwise.
 //! - An instance of a heap type (made by `PyType_FromSpecWithBases`) holds a reference to its type.
@@ -70,8 +71,12 @@ pub unsafe fn incref(op: *mut PyObject) {
         return;
     }
     // SAFETY: op is a live object; its refcount field is only ever accessed atomically.
-    unsafe { AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt)) }
-        .fetch_add(1, Ordering::Relaxed);
+    let count = unsafe { AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt)) };
+    // Immortal objects (None, the bools, types, ...) are not counted, as in CPython 3.12: no
+    // atomic read-modify-write for the objects every call passes around.
+    if count.load(Ordering::Relaxed) < _Py_IMMORTAL_REFCNT {
+        count.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Releases one reference, freeing the object when it was the last.
@@ -84,8 +89,11 @@ pub unsafe fn decref(op: *mut PyObject) {
         return;
     }
     // SAFETY: as in incref; the caller owns the reference it gives up.
-    let old = unsafe { AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt)) }
-        .fetch_sub(1, Ordering::Release);
+    let count = unsafe { AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt)) };
+    if count.load(Ordering::Relaxed) >= _Py_IMMORTAL_REFCNT {
+        return;
+    }
+    let old = count.fetch_sub(1, Ordering::Release);
     if old == 1 {
         fence(Ordering::Acquire);
         // SAFETY: that was the last reference.

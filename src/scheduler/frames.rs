@@ -458,10 +458,8 @@ fn exec_top(ts: &ThreadState, tt: &PyTaskletObject, retval: PyResult<Obj>) -> Py
         .expect("soft frames have a declaration")
         .as_ptr();
     // SAFETY: sfd is an initialized declaration (checked when the frame was pushed).
-    let (func, name) = unsafe {
-        let d = &*(sfd as *const PyStacklessFunctionDeclarationObject);
-        (d.sfunc.expect("checked at push"), soft::decl_name(d))
-    };
+    let d = unsafe { &*(sfd as *const PyStacklessFunctionDeclarationObject) };
+    let func = d.sfunc.expect("checked at push");
     let rv = match retval {
         Ok(v) => Some(v),
         Err(e) => {
@@ -485,5 +483,5 @@ fn exec_top(ts: &ThreadState, tt: &PyTaskletObject, retval: PyResult<Obj>) -> Py
     };
     ts.try_stackless.set(0);
     drop(rv);
-    soft::check_sfunc_result(r, &name)
+    soft::check_sfunc_result(ts, r, d)
 }

@@ -241,12 +241,14 @@ pub(crate) fn after_switch(ts: &ThreadState) {
     if let Some(st) = s.graveyard.take() {
         s.pool.borrow_mut().give(st);
     }
+    // One at a time, and without giving up the Vec's buffer: a release may run a finalizer
+    // that switches and parks more.
     loop {
-        let parked = std::mem::take(&mut *s.post_switch.borrow_mut());
-        if parked.is_empty() {
-            break;
+        let next = s.post_switch.borrow_mut().pop();
+        match next {
+            Some(o) => drop(o),
+            None => break,
         }
-        drop(parked);
     }
 }
 

@@ -26,12 +26,17 @@ extern "C" {
 #define Py_IsNone(x) Py_Is((x), Py_None)
 
 /* Reference counts are atomic: objects may travel between threads through channels.
- * Unlike CPython, Py_INCREF/Py_DECREF ignore NULL. */
+ * Immortal objects (Py_None, Py_True, types, exception classes, static declarations) are not
+ * counted at all, as in CPython 3.12. Unlike CPython, Py_INCREF/Py_DECREF ignore NULL. */
+static inline int _Py_IsImmortal(PyObject *op) {
+    return __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED) >= _Py_IMMORTAL_REFCNT;
+}
 static inline void _Py_INCREF_impl(PyObject *op) {
-    if (op) __atomic_fetch_add(&op->ob_refcnt, 1, __ATOMIC_RELAXED);
+    if (op && !_Py_IsImmortal(op)) __atomic_fetch_add(&op->ob_refcnt, 1, __ATOMIC_RELAXED);
 }
 static inline void _Py_DECREF_impl(PyObject *op) {
-    if (op && __atomic_sub_fetch(&op->ob_refcnt, 1, __ATOMIC_RELEASE) == 0) {
+    if (op && !_Py_IsImmortal(op) &&
+        __atomic_sub_fetch(&op->ob_refcnt, 1, __ATOMIC_RELEASE) == 0) {
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         _Py_Dealloc(op);
     }
