@@ -196,6 +196,49 @@ static void test_thread_end_kills(void) {
     Py_CLEAR(thread_chan);
 }
 
+/* ---- a channel partner of another thread is refused, not corrupted ---- */
+static PyChannelObject *cross_chan;
+
+static PyObject *cross_receiver(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    PyObject *v = PyChannel_Receive(cross_chan);
+    if (v == NULL) return NULL;
+    Py_DECREF(v);
+    Py_RETURN_NONE;
+}
+static PyMethodDef cross_receiver_def = {"cross_receiver", cross_receiver, METH_NOARGS, NULL};
+
+static int cross_sent;
+static void *cross_sender_thread(void *arg) {
+    (void)arg;
+    PyObject *v = PyLong_FromLong(1);
+    cross_sent = PyChannel_Send(cross_chan, v);
+    if (cross_sent < 0 &&
+        PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+        PyErr_Clear();
+        cross_sent = -2;
+    }
+    Py_DECREF(v);
+    return NULL;
+}
+
+static void test_cross_thread_channel(void) {
+    cross_chan = PyChannel_New(NULL);
+    PyTaskletObject *r = spawn(&cross_receiver_def, NULL);
+    CHECK_EQ_INT(PyTasklet_Run(r), 0);
+    CHECK_EQ_INT(PyChannel_GetBalance(cross_chan), -1);
+    pthread_t th;
+    pthread_create(&th, NULL, cross_sender_thread, NULL);
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(cross_sent, -2);
+    CHECK_EQ_INT(PyChannel_GetBalance(cross_chan), -1);
+    CHECK_EQ_INT(PyTasklet_Kill(r), 0);
+    CHECK_EQ_INT(PyTasklet_Alive(r), 0);
+    Py_DECREF(r);
+    Py_CLEAR(cross_chan);
+}
+
 /* ---- exit() inside a tasklet ---- */
 static PyObject *exiter(PyObject *self, PyObject *args) {
     (void)self;
@@ -244,7 +287,8 @@ static void test_stack_hungry(void) {
 int main(void) {
     test_stack_hungry();
     test_two_threads();
-    test_thread_end_kills();
+        test_thread_end_kills();
+    test_cross_thread_channel();
     test_exit_in_tasklet();
     test_many_blocked();
     return check_report();

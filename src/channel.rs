@@ -238,6 +238,14 @@ pub(crate) fn action(
     let bal = ch.balance.get();
     let cando = if dir > 0 { bal < 0 } else { bal > 0 };
     if cando {
+        // SAFETY: cando means the queue holds a live partner.
+        if !unsafe { tref(ch.head.get()) }.is_own(ts) {
+            return Err(PyErr::runtime_error(
+                "channel: the waiting partner belongs to another thread; channels between threads are not supported yet",
+            ));
+        }
+    }
+    if cando {
         if ch.schedule_all.get() || ch.preference.get() == -dir {
             check_can_switch(s)?;
         }
