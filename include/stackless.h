@@ -439,8 +439,11 @@ PyChannelObject *PyChannel_New(PyTypeObject *type_);
 // closed channel", deadlock errors, "switch_trap", or an exception raised into the caller).
 int PyChannel_Send(PyChannelObject *self_, PyObject *arg);
 
-// `PyChannel_Send` that may switch soft (returns 1 then). Soft switching is not implemented
-// yet: returns 0 or -1.
+// `PyChannel_Send` that may switch soft: returns 1 when it switched soft (the caller must
+// return `Py_UnwindToken` to its own caller at once), 0 when it switched hard or did not
+// switch, -1 on failure. Soft when called by a tasklet body (or a soft-switchable function)
+// at nesting level 0 with soft switching enabled; hard from main's own code, from nested
+// calls, or with soft switching disabled (SPEC §7).
 int PyChannel_Send_nr(PyChannelObject *self_, PyObject *arg);
 
 // Receives a value from the channel, blocking until a sender comes. An exception sent with
@@ -448,8 +451,10 @@ int PyChannel_Send_nr(PyChannelObject *self_, PyObject *arg);
 // NULL with an exception set (the same errors as `PyChannel_Send`).
 PyObject *PyChannel_Receive(PyChannelObject *self_);
 
-// `PyChannel_Receive` that may switch soft (returns `Py_UnwindToken` then). Soft switching is
-// not implemented yet: returns the value or NULL.
+// `PyChannel_Receive` that may switch soft: returns `Py_UnwindToken` when it switched soft
+// (the received value then reaches the caller's soft frame, or ends a body that made the call
+// in tail position), else a new reference to the value, or NULL with an exception set. Soft
+// under the same conditions as `PyChannel_Send_nr`.
 PyObject *PyChannel_Receive_nr(PyChannelObject *self_);
 
 // Sends the exception `klass(*value)` (a non-tuple `value` is the single argument; NULL: none)
@@ -907,8 +912,10 @@ int _PyStackless_GetTryStackless(void);
 // returns at once.
 PyObject *PyStackless_Schedule(PyObject *retval, int remove);
 
-// `PyStackless_Schedule` that may switch soft (returns `Py_UnwindToken` then). Soft switching
-// is not implemented yet: returns the value or NULL.
+// `PyStackless_Schedule` that may switch soft: returns `Py_UnwindToken` when it switched soft
+// (the caller's tempval then reaches its soft frame when it resumes), else a new reference to
+// the caller's tempval as `PyStackless_Schedule`, or NULL with an exception set. Soft under
+// the same conditions as `PyChannel_Send_nr`.
 PyObject *PyStackless_Schedule_nr(PyObject *retval, int remove);
 
 // Returns the number of runnable tasklets of the calling thread, the running one included
@@ -934,8 +941,12 @@ PyObject *PyStackless_RunWatchdog(long timeout);
 // blocked). Callable from any tasklet; runs nest, and uncaught tasklet exceptions go to the
 // innermost one. `timeout <= 0` means no preemption. Returns a new reference to `Py_None`,
 // or NULL with an exception set (an uncaught exception of a tasklet; `ValueError` for
-// unknown flag bits). Preemption by ticks is not implemented yet: `timeout` is accepted and
-// ignored.
+// unknown flag bits). With `timeout > 0` the outermost such run owns preemption: a tasklet
+// that uses up `timeout` ticks (`PyStackless_Tick`) without switching is interrupted and
+// returned (a new reference; it is paused); flags: `Py_WATCHDOG_THREADBLOCK` (accepted),
+// `PY_WATCHDOG_SOFT` (return None at the next switch instead of interrupting),
+// `PY_WATCHDOG_IGNORE_NESTING`, `PY_WATCHDOG_TOTALTIMEOUT` (one budget for the whole run),
+// `PY_WATCHDOG_TIME` (the budget is microseconds of running time).
 PyObject *PyStackless_RunWatchdogEx(long timeout, int flags);
 
 // Installs the channel callback (process-wide), called as `callable(channel, tasklet,
@@ -995,8 +1006,8 @@ PyObject *PyStackless_GetThreadInfo(unsigned long thread_id);
 PyObject *PyStackless_GetThreads(void);
 
 // Enables (`flag` 1) or disables (0) soft switching, process-wide; -1 only inquires. Returns
-// the previous setting. With soft switching off every `_nr` call switches hard. (Soft
-// switching itself is not implemented yet, so `_nr` calls always switch hard for now.)
+// the previous setting. With soft switching off every `_nr` call switches hard (and returns
+// 0 / the value); programs written to the protocol behave the same in both modes.
 int PyStackless_EnableSoftswitch(int flag);
 
 // Sets the default usable stack size of tasklets that start from now on (rounded up to whole
@@ -1067,7 +1078,7 @@ int PyTasklet_Run(PyTaskletObject *task_);
 
 // `PyTasklet_Run` that may switch soft. Returns 1 when it switched soft (the caller must
 // return `Py_UnwindToken`), 0 when it switched hard (or did not switch), -1 on failure. Soft
-// switching is not implemented yet: this always switches hard and returns 0 or -1.
+// under the same conditions as `PyChannel_Send_nr`.
 int PyTasklet_Run_nr(PyTaskletObject *task_);
 
 // Like `PyTasklet_Run`, but the caller leaves the run queue (it is paused until somebody
@@ -1075,8 +1086,7 @@ int PyTasklet_Run_nr(PyTaskletObject *task_);
 // an exception set.
 int PyTasklet_Switch(PyTaskletObject *task_);
 
-// `PyTasklet_Switch` that may switch soft (returns 1 then); see `PyTasklet_Run_nr`. Soft
-// switching is not implemented yet: returns 0 or -1.
+// `PyTasklet_Switch` that may switch soft (returns 1 then); see `PyTasklet_Run_nr`.
 int PyTasklet_Switch_nr(PyTaskletObject *task_);
 
 // Removes `task` from the run queue (it becomes paused). A no-op when it is not scheduled.

@@ -203,8 +203,8 @@ pub(crate) fn check_sfunc_result(
 
 /// `PyStackless_CallFunction`: in stackless mode (the caller set the flag and may switch
 /// soft) pushes a frame for `sfd` and returns the unwind token (the frame loop then calls the
-/// function with `arg`); otherwise calls it directly, one nesting level deeper (so its own
-/// `_nr` calls switch hard), and returns its result.
+/// function with `arg`); otherwise calls it directly and returns its result (one nesting level
+/// deeper when the caller did not pass the flag).
 ///
 /// # Safety
 /// `d` is an initialized declaration; `arg`, `ob1..3` are NULL or live.
@@ -220,7 +220,8 @@ pub(crate) unsafe fn call_function(
     any: *mut c_void,
 ) -> PyResult<Obj> {
     let sfd = d as *const PyStacklessFunctionDeclarationObject as *mut PyObject;
-    if request(ts, false) {
+    let flag = take_flag(ts);
+    if allowed(ts, flag) {
         let s = sched(ts);
         // SAFETY: current is live; the frame takes its own references.
         unsafe {
@@ -238,7 +239,12 @@ pub(crate) unsafe fn call_function(
         return Ok(unwind_token());
     }
     let func = d.sfunc.expect("checked");
-    let _nested = crate::scheduler::Nested::enter(&ts.sched);
+    // A caller that passed the stackless flag runs the function at its own level even when it
+    // cannot switch soft now (soft switching disabled, main, nested): the function's own
+    // switches are hard then anyway, and the nesting level must not depend on the mode.
+    // A plain C caller could not take the unwind token: the function runs one level deeper,
+    // so its _nr calls switch hard.
+    let _nested = (!flag).then(|| crate::scheduler::Nested::enter(&ts.sched));
     let (mut step, mut o1, mut o2, mut o3, mut nn, mut a): (c_long, _, _, _, c_long, _) =
         (0, ob1, ob2, ob3, n, any);
     // SAFETY: the function gets its in/out state in locals (it may replace the objects, as

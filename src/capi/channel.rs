@@ -76,8 +76,11 @@ pub unsafe extern "C" fn PyChannel_Send(self_: *mut PyChannelObject, arg: *mut P
     send(self_, arg, "PyChannel_Send", false)
 }
 
-/// `PyChannel_Send` that may switch soft (returns 1 then). Soft switching is not implemented
-/// yet: returns 0 or -1.
+/// `PyChannel_Send` that may switch soft: returns 1 when it switched soft (the caller must
+/// return `Py_UnwindToken` to its own caller at once), 0 when it switched hard or did not
+/// switch, -1 on failure. Soft when called by a tasklet body (or a soft-switchable function)
+/// at nesting level 0 with soft switching enabled; hard from main's own code, from nested
+/// calls, or with soft switching disabled (SPEC §7).
 #[no_mangle]
 pub unsafe extern "C" fn PyChannel_Send_nr(
     self_: *mut PyChannelObject,
@@ -104,8 +107,10 @@ pub unsafe extern "C" fn PyChannel_Receive(self_: *mut PyChannelObject) -> *mut 
     receive(self_, "PyChannel_Receive", false)
 }
 
-/// `PyChannel_Receive` that may switch soft (returns `Py_UnwindToken` then). Soft switching is
-/// not implemented yet: returns the value or NULL.
+/// `PyChannel_Receive` that may switch soft: returns `Py_UnwindToken` when it switched soft
+/// (the received value then reaches the caller's soft frame, or ends a body that made the call
+/// in tail position), else a new reference to the value, or NULL with an exception set. Soft
+/// under the same conditions as `PyChannel_Send_nr`.
 #[no_mangle]
 pub unsafe extern "C" fn PyChannel_Receive_nr(self_: *mut PyChannelObject) -> *mut PyObject {
     receive(self_, "PyChannel_Receive_nr", true)

@@ -66,8 +66,10 @@ fn schedule(retval: *mut PyObject, remove: c_int, nr: bool) -> *mut PyObject {
     })
 }
 
-/// `PyStackless_Schedule` that may switch soft (returns `Py_UnwindToken` then). Soft switching
-/// is not implemented yet: returns the value or NULL.
+/// `PyStackless_Schedule` that may switch soft: returns `Py_UnwindToken` when it switched soft
+/// (the caller's tempval then reaches its soft frame when it resumes), else a new reference to
+/// the caller's tempval as `PyStackless_Schedule`, or NULL with an exception set. Soft under
+/// the same conditions as `PyChannel_Send_nr`.
 #[no_mangle]
 pub unsafe extern "C" fn PyStackless_Schedule_nr(
     retval: *mut PyObject,
@@ -130,8 +132,12 @@ pub extern "C" fn PyStackless_RunWatchdog(timeout: c_long) -> *mut PyObject {
 /// blocked). Callable from any tasklet; runs nest, and uncaught tasklet exceptions go to the
 /// innermost one. `timeout <= 0` means no preemption. Returns a new reference to `Py_None`,
 /// or NULL with an exception set (an uncaught exception of a tasklet; `ValueError` for
-/// unknown flag bits). Preemption by ticks is not implemented yet: `timeout` is accepted and
-/// ignored.
+/// unknown flag bits). With `timeout > 0` the outermost such run owns preemption: a tasklet
+/// that uses up `timeout` ticks (`PyStackless_Tick`) without switching is interrupted and
+/// returned (a new reference; it is paused); flags: `Py_WATCHDOG_THREADBLOCK` (accepted),
+/// `PY_WATCHDOG_SOFT` (return None at the next switch instead of interrupting),
+/// `PY_WATCHDOG_IGNORE_NESTING`, `PY_WATCHDOG_TOTALTIMEOUT` (one budget for the whole run),
+/// `PY_WATCHDOG_TIME` (the budget is microseconds of running time).
 #[no_mangle]
 pub extern "C" fn PyStackless_RunWatchdogEx(timeout: c_long, flags: c_int) -> *mut PyObject {
     entry(|| Ok(ops::run_watchdog(thread_state::current(), timeout, flags)?.into_raw()))
@@ -275,7 +281,18 @@ pub extern "C" fn PyStackless_AdjustSwitchTrap(change: c_int) -> c_int {
     entry(|| {
         let s = sched(thread_state::current());
         let old = s.switch_trap.get();
-        s.switch_trap.set(old.wrapping_add(change));
+        let new = old.wrapping_add(change);
+        s.switch_trap.set(new);
+        // SAFETY: current is live.
+        if new == 0
+            && old != 0
+            && unsafe { crate::tasklet::tref(s.current.get()) }
+                .pending_irq
+                .get()
+        {
+            // A preemption deferred by the trap fires at the next tick.
+            s.wd.recheck_soon();
+        }
         Ok(old)
     })
 }
@@ -335,8 +352,8 @@ pub extern "C" fn PyStackless_GetThreads() -> *mut PyObject {
 }
 
 /// Enables (`flag` 1) or disables (0) soft switching, process-wide; -1 only inquires. Returns
-/// the previous setting. With soft switching off every `_nr` call switches hard. (Soft
-/// switching itself is not implemented yet, so `_nr` calls always switch hard for now.)
+/// the previous setting. With soft switching off every `_nr` call switches hard (and returns
+/// 0 / the value); programs written to the protocol behave the same in both modes.
 #[no_mangle]
 pub extern "C" fn PyStackless_EnableSoftswitch(flag: c_int) -> c_int {
     if flag >= 0 {

@@ -172,7 +172,7 @@ pub unsafe extern "C" fn PyTasklet_Run(task_: *mut PyTaskletObject) -> c_int {
 
 /// `PyTasklet_Run` that may switch soft. Returns 1 when it switched soft (the caller must
 /// return `Py_UnwindToken`), 0 when it switched hard (or did not switch), -1 on failure. Soft
-/// switching is not implemented yet: this always switches hard and returns 0 or -1.
+/// under the same conditions as `PyChannel_Send_nr`.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Run_nr(task_: *mut PyTaskletObject) -> c_int {
     run_common(task_, "PyTasklet_Run_nr", false, true)
@@ -186,8 +186,7 @@ pub unsafe extern "C" fn PyTasklet_Switch(task_: *mut PyTaskletObject) -> c_int 
     run_common(task_, "PyTasklet_Switch", true, false)
 }
 
-/// `PyTasklet_Switch` that may switch soft (returns 1 then); see `PyTasklet_Run_nr`. Soft
-/// switching is not implemented yet: returns 0 or -1.
+/// `PyTasklet_Switch` that may switch soft (returns 1 then); see `PyTasklet_Run_nr`.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Switch_nr(task_: *mut PyTaskletObject) -> c_int {
     run_common(task_, "PyTasklet_Switch_nr", true, true)
