@@ -1153,8 +1153,10 @@ int PyTasklet_GetBlockTrap(PyTaskletObject *task_);
 // raise `RuntimeError` instead. Bad arguments leave an exception set.
 void PyTasklet_SetBlockTrap(PyTaskletObject *task_, int value);
 
-// Returns a new reference to what `task` is executing (the callable of its body), or NULL
-// without an exception when it has none (not alive). NULL with an exception for bad input.
+// Returns a new reference to what `task` is executing: for a tasklet inside a
+// soft-switchable function, the tuple `(declaration, step)` of its innermost soft frame;
+// otherwise the callable of its body. NULL without an exception when it has none (not
+// alive); NULL with an exception for bad input.
 PyObject *PyTasklet_GetFrame(PyTaskletObject *task_);
 
 // Returns 1 if `task` is its thread's main tasklet, 0 if not, -1 with an exception set.

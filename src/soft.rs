@@ -221,6 +221,9 @@ pub(crate) unsafe fn call_function(
 ) -> PyResult<Obj> {
     let sfd = d as *const PyStacklessFunctionDeclarationObject as *mut PyObject;
     let flag = take_flag(ts);
+    // Like every other call that may switch, refused while a soft switch is pending (the
+    // frame would land on the tasklet switched to).
+    crate::scheduler::switch::sched_op(ts)?;
     if allowed(ts, flag) {
         let s = sched(ts);
         // SAFETY: current is live; the frame takes its own references.
@@ -244,16 +247,32 @@ pub(crate) unsafe fn call_function(
     // switches are hard then anyway, and the nesting level must not depend on the mode.
     // A plain C caller could not take the unwind token: the function runs one level deeper,
     // so its _nr calls switch hard.
-    let _nested = (!flag).then(|| crate::scheduler::Nested::enter(&ts.sched));
+    let s = &ts.sched;
+    let _nested = (!flag).then(|| crate::scheduler::Nested::enter(s));
+    // It still counts as a frame of the tasklet (recursion depth), as it does when the frame
+    // loop drives it.
+    s.direct_frames.set(s.direct_frames.get() + 1);
+    struct Leave<'a>(&'a crate::scheduler::Scheduler);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            self.0.direct_frames.set(self.0.direct_frames.get() - 1);
+        }
+    }
+    let _frame = Leave(s);
     let (mut step, mut o1, mut o2, mut o3, mut nn, mut a): (c_long, _, _, _, c_long, _) =
         (0, ob1, ob2, ob3, n, any);
     // SAFETY: the function gets its in/out state in locals (it may replace the objects, as
     // the protocol allows); we own the references it leaves there.
+    // The function's STACKLESS_GETARG() sees the caller's flag: with it, its own promoted calls
+    // stay at this level too (and switch hard under the same conditions that made this call
+    // direct); without it they are nested.
+    ts.try_stackless.set(flag as c_int);
     let r = unsafe {
         crate::object::incref(o1);
         crate::object::incref(o2);
         crate::object::incref(o3);
         let r = func(arg, &mut step, &mut o1, &mut o2, &mut o3, &mut nn, &mut a);
+        ts.try_stackless.set(0);
         crate::object::decref(o1);
         crate::object::decref(o2);
         crate::object::decref(o3);

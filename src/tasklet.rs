@@ -81,6 +81,9 @@ pub struct PyTaskletObject {
     pub(crate) curexc: Cell<Option<Obj>>,
     /// Library-mediated nested calls active on it beyond its body, while not running.
     pub(crate) nesting_level: Cell<i32>,
+    /// Soft-switchable functions it runs directly (see `Scheduler::direct_frames`), while not
+    /// running.
+    pub(crate) direct_frames: Cell<i32>,
     /// The serial of the owning thread's state (see `thread_state`); 0 for none.
     pub(crate) serial: Cell<u64>,
     /// True for a thread's main tasklet.
@@ -161,6 +164,7 @@ impl PyTaskletObject {
             blocked_on: Cell::new(None),
             curexc: Cell::new(None),
             nesting_level: Cell::new(0),
+            direct_frames: Cell::new(0),
             serial: Cell::new(ts.serial),
             is_main: Cell::new(false),
             cs_next: Cell::new(ptr::null_mut()),

@@ -436,8 +436,10 @@ pub unsafe extern "C" fn PyTasklet_SetBlockTrap(task_: *mut PyTaskletObject, val
     })
 }
 
-/// Returns a new reference to what `task` is executing (the callable of its body), or NULL
-/// without an exception when it has none (not alive). NULL with an exception for bad input.
+/// Returns a new reference to what `task` is executing: for a tasklet inside a
+/// soft-switchable function, the tuple `(declaration, step)` of its innermost soft frame;
+/// otherwise the callable of its body. NULL without an exception when it has none (not
+/// alive); NULL with an exception for bad input.
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_GetFrame(task_: *mut PyTaskletObject) -> *mut PyObject {
     entry(|| {
@@ -488,6 +490,14 @@ fn nesting_of(ts: &ThreadState, t: &PyTaskletObject) -> i32 {
     }
 }
 
+fn direct_frames_of(ts: &ThreadState, t: &PyTaskletObject) -> i32 {
+    if t.is_own(ts) && ops::current(ts) == t.as_ptr() {
+        ts.sched.direct_frames.get()
+    } else {
+        t.direct_frames.get()
+    }
+}
+
 /// Returns the depth of `task`'s library-level call chain (its body counts 1, each nested
 /// library-mediated call 1 more; 0 when it is not running a body), or -1 with an exception.
 #[no_mangle]
@@ -496,7 +506,7 @@ pub unsafe extern "C" fn PyTasklet_GetRecursionDepth(task_: *mut PyTaskletObject
         let t = task(task_, "PyTasklet_GetRecursionDepth")?;
         let ts = thread_state::current();
         let body = (t.started.get() && !t.is_main.get()) as i32;
-        let frames = t.frame_count() as i32;
+        let frames = t.frame_count() as i32 + direct_frames_of(ts, t);
         Ok(if t.started.get() {
             body + frames + nesting_of(ts, t)
         } else {

@@ -305,6 +305,7 @@ pub(crate) fn end_tasklet(ts: &ThreadState, t: TaskletPtr, result: PyResult<Obj>
     s.release_later(unsafe { s.unlink(t) });
     tt.started.set(false);
     tt.nesting_level.set(0);
+    tt.direct_frames.set(0);
     drop(tt.func.take());
     drop(tt.tempval.take());
     drop(tt.frames.take());

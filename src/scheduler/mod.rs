@@ -84,6 +84,10 @@ pub struct Scheduler {
     pub(crate) cstate_head: Cell<TaskletPtr>,
     /// Preemption state (ticks, the interrupt owner).
     pub(crate) wd: crate::watchdog::Watchdog,
+    /// Soft-switchable functions the running tasklet runs directly (called with the
+    /// stackless flag when it could not switch soft): frames for `recursion_depth`, not
+    /// nesting levels.
+    pub(crate) direct_frames: Cell<i32>,
     /// Library-mediated nested calls active on the running tasklet.
     pub(crate) nesting_level: Cell<i32>,
     thread_id: c_ulong,
@@ -106,6 +110,7 @@ impl Scheduler {
             pool: RefCell::new(StackPool::default()),
             cstate_head: Cell::new(ptr::null_mut()),
             wd: crate::watchdog::Watchdog::default(),
+            direct_frames: Cell::new(0),
             nesting_level: Cell::new(0),
             thread_id: crate::capi::thread_ident(),
         }

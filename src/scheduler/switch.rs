@@ -202,6 +202,8 @@ pub(crate) fn hand_over(ts: &ThreadState, p: &PyTaskletObject, n: &PyTaskletObje
     ts.curexc.set(n.curexc.take());
     p.nesting_level.set(s.nesting_level.get());
     s.nesting_level.set(n.nesting_level.get());
+    p.direct_frames.set(s.direct_frames.get());
+    s.direct_frames.set(n.direct_frames.get());
     s.current.set(n.as_ptr());
     s.wd.on_switch();
 }
