@@ -57,7 +57,7 @@ mkdir -p "$out"
 cxx=(g++ -std=c++17 -O2 -Wall -Wextra -Werror)
 "${cxx[@]}" -o "$out/fiber_bench" "$here/fiber_bench.cpp" -lboost_fiber -lboost_context >&2
 "${cxx[@]}" -o "$out/context_bench" "$here/context_bench.cpp" -lboost_context >&2
-(cd "$here/go" && go build -o "$out/go_bench" .) >&2
+(cd "$here/go" && GOCACHE=${GOCACHE:-$out/gocache} GOTOOLCHAIN=local go build -o "$out/go_bench" .) >&2
 
 # ---- 3. run -----------------------------------------------------------------------------
 raw="$out/raw.txt"
