@@ -1,0 +1,3 @@
+module stacklessbench/peers
+
+go 1.19
