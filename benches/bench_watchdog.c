@@ -5,7 +5,9 @@
  *                              by a tasklet running under PyStackless_RunWatchdog(LONG_MAX)
  *                              (a timed run is active, the budget is never used up);
  *                              10,000,000 ticks per run; the figure includes the loop
- *   tick_untimed_ns_per_op     the same call with no timed run active (from main)
+  *   tick_untimed_ns_per_op     the same call with no timed run active (from main)
+ *   tick_inline_ns_per_op      the header's inline PyStackless_TickWith(state, 1) instead,
+ *                              under a timed run as tick_ns_per_op
  *   interrupt_roundtrip_ns_per_op
  *                              one interrupt round trip: PyStackless_RunWatchdog(1) resumes a
  *                              tasklet that ticks in a loop, the tasklet is interrupted at its
@@ -30,10 +32,19 @@ static PyObject *ticker(PyObject *self, PyObject *arg) {
 }
 static PyMethodDef ticker_def = {"ticker", ticker, METH_O, NULL};
 
-static double run_tick_timed(void *unused, char *why) {
-    (void)unused;
+static PyObject *ticker_inline(PyObject *self, PyObject *arg) {
+    (void)self;
+    long n = PyLong_AsLong(arg);
+    PyStackless_TickState *st = PyStackless_GetTickState();
+    for (long i = 0; i < n; i++)
+        if (PyStackless_TickWith(st, 1) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+static PyMethodDef ticker_inline_def = {"ticker_inline", ticker_inline, METH_O, NULL};
+
+static double run_tick_timed(void *def, char *why) {
     PyObject *n = PyLong_FromLong(TICKS);
-    PyTaskletObject *t = n ? bench_spawn(&ticker_def, n) : NULL;
+    PyTaskletObject *t = n ? bench_spawn((PyMethodDef *)def, n) : NULL;
     Py_XDECREF(n);
     if (t == NULL) return bench_fail(why, "creating the tasklet");
     double t0 = bench_now_ns();
@@ -109,7 +120,8 @@ static double run_interrupt(void *unused, char *why) {
 }
 
 int main(void) {
-    bench_report("tick_ns_per_op", run_tick_timed, NULL);
+        bench_report("tick_ns_per_op", run_tick_timed, &ticker_def);
+    bench_report("tick_inline_ns_per_op", run_tick_timed, &ticker_inline_def);
     bench_report("tick_untimed_ns_per_op", run_tick_untimed, NULL);
     bench_report("interrupt_roundtrip_ns_per_op", run_interrupt, NULL);
     return 0;

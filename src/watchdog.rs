@@ -32,12 +32,20 @@ use crate::scheduler::switch::{sched_op, schedule_task};
 use crate::tasklet::{tref, PyTaskletObject, TaskletPtr};
 use crate::thread_state::ThreadState;
 
+/// The tick counter and budget of a thread, shared with C: the header's inline
+/// `PyStackless_TickWith` adds to `counter` and calls into the library only past `watermark`.
+#[repr(C)]
+pub struct PyStackless_TickState {
+    /// Ticks charged on this thread so far.
+    pub counter: Cell<u64>,
+    /// The tick count past which an interrupt is due (`u64::MAX`: none).
+    pub watermark: Cell<u64>,
+}
+
 /// The watchdog part of a thread's scheduler.
 pub struct Watchdog {
-    /// Ticks charged on this thread so far.
-    pub(crate) counter: Cell<u64>,
-    /// The tick count past which an interrupt is due (`u64::MAX`: none).
-    pub(crate) watermark: Cell<u64>,
+    /// The counter and the budget (read and written by C's inline fast path too).
+    pub(crate) ticks: PyStackless_TickState,
     /// The budget: ticks, or microseconds with `PY_WATCHDOG_TIME`.
     interval: Cell<u64>,
     /// With `PY_WATCHDOG_TIME`: the monotonic time (ns) when the budget runs out.
@@ -54,8 +62,10 @@ pub struct Watchdog {
 impl Default for Watchdog {
     fn default() -> Self {
         Watchdog {
-            counter: Cell::new(0),
-            watermark: Cell::new(u64::MAX),
+            ticks: PyStackless_TickState {
+                counter: Cell::new(0),
+                watermark: Cell::new(u64::MAX),
+            },
             interval: Cell::new(0),
             deadline_ns: Cell::new(u64::MAX),
             owner: Cell::new(ptr::null_mut()),
@@ -86,10 +96,11 @@ impl Watchdog {
             self.deadline_ns
                 .set(now_ns().saturating_add(self.interval.get().saturating_mul(1000)));
             // Every tick checks the clock.
-            self.watermark.set(self.counter.get());
+            self.ticks.watermark.set(self.ticks.counter.get());
         } else {
-            self.watermark
-                .set(self.counter.get().saturating_add(self.interval.get()));
+            self.ticks
+                .watermark
+                .set(self.ticks.counter.get().saturating_add(self.interval.get()));
         }
     }
 
@@ -104,7 +115,7 @@ impl Watchdog {
     /// A deferred interrupt may fire now: make the next tick check.
     pub(crate) fn recheck_soon(&self) {
         if !self.owner.get().is_null() {
-            self.watermark.set(self.counter.get());
+            self.ticks.watermark.set(self.ticks.counter.get());
         }
     }
 
@@ -133,7 +144,7 @@ pub(crate) fn release(ts: &ThreadState) {
     let w = &ts.sched.wd;
     w.owner.set(ptr::null_mut());
     w.flags.set(0);
-    w.watermark.set(u64::MAX);
+    w.ticks.watermark.set(u64::MAX);
     w.deadline_ns.set(u64::MAX);
 }
 
@@ -143,9 +154,9 @@ pub(crate) fn release(ts: &ThreadState) {
 #[inline]
 pub fn tick(ts: &ThreadState, n: u64) -> PyResult<()> {
     let w = &ts.sched.wd;
-    let c = w.counter.get().wrapping_add(n);
-    w.counter.set(c);
-    if c <= w.watermark.get() {
+    let c = w.ticks.counter.get().wrapping_add(n);
+    w.ticks.counter.set(c);
+    if c <= w.ticks.watermark.get() {
         return Ok(());
     }
     tick_slow(ts)
@@ -157,11 +168,11 @@ fn tick_slow(ts: &ThreadState) -> PyResult<()> {
     let w = &s.wd;
     let owner = w.owner.get();
     if owner.is_null() {
-        w.watermark.set(u64::MAX);
+        w.ticks.watermark.set(u64::MAX);
         return Ok(());
     }
     if w.has(WATCHDOG_TIME) && now_ns() < w.deadline_ns.get() {
-        w.watermark.set(w.counter.get());
+        w.ticks.watermark.set(w.ticks.counter.get());
         return Ok(());
     }
     let cur = s.current.get();

@@ -407,3 +407,11 @@ pub extern "C" fn PyStackless_Tick(n: c_long) -> c_int {
         Ok(0)
     })
 }
+
+/// Returns the calling thread's tick state, for the header's inline `PyStackless_TickWith`
+/// (the fast form of `PyStackless_Tick` for hot loops). The pointer is valid for the life of
+/// the calling thread and must be used only on it.
+#[no_mangle]
+pub extern "C" fn PyStackless_GetTickState() -> *mut crate::watchdog::PyStackless_TickState {
+    &thread_state::current().sched.wd.ticks as *const _ as *mut _
+}

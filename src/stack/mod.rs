@@ -13,7 +13,9 @@
 //! mappings too. So once a quarter of that budget is used by guarded stacks (or the kernel
 //! refuses one), stacks come from *arenas* instead: one mapping carved into 64 stacks without
 //! guard pages, each with a canary word at its bottom that is checked at every switch away from
-//! it ([`Stack::check_canary`]). A program with 100k blocked tasklets still works.
+//! it ([`Stack::check_canary`]). A program with 100k blocked tasklets still works. The canary
+//! is whatever the bottom word holds when the stack is handed out (zero for a fresh one): it
+//! is only read, never written, so the bottom page stays untouched and costs no memory.
 //!
 //! Stacks are registered with valgrind (client requests, free outside valgrind) so memcheck
 //! understands the switches, and are recycled through a per-thread [`StackPool`].
@@ -40,7 +42,6 @@ pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
 /// How many free stacks a thread keeps for reuse; more are unmapped.
 const POOL_LIMIT: usize = 256;
-const CANARY: u64 = 0x5354_4b4c_4553_5321; // "STKLESS!"
 
 static DEFAULT_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
 
@@ -86,6 +87,8 @@ pub struct Stack {
     /// Usable bytes (above the guard page).
     usable: usize,
     guarded: bool,
+    /// The bottom word's value when the stack was handed out (unguarded stacks only).
+    canary: u64,
     /// Carved from an arena: returned to the arena's free list, never unmapped.
     from_arena: bool,
     valgrind_id: usize,
@@ -173,11 +176,12 @@ impl Stack {
             map_len: usable,
             usable,
             guarded: false,
+            canary: 0,
             from_arena: true,
             valgrind_id: 0,
         };
         s.valgrind_id = valgrind::stack_register(s.bottom(), s.top());
-        s.write_canary();
+        s.remember_canary();
         Some(s)
     }
 
@@ -210,6 +214,7 @@ impl Stack {
             map_len: len,
             usable,
             guarded: true,
+            canary: 0,
             from_arena: false,
             valgrind_id: 0,
         };
@@ -248,9 +253,11 @@ impl Stack {
         }
     }
 
-    fn write_canary(&mut self) {
+    /// Remembers the bottom word as the canary. Reading an untouched page maps the shared zero
+    /// page, so this costs no memory.
+    fn remember_canary(&mut self) {
         // SAFETY: the bottom word is inside the usable range and 8-aligned (page aligned).
-        unsafe { (self.bottom() as *mut u64).write_volatile(CANARY) }
+        self.canary = unsafe { (self.bottom() as *const u64).read_volatile() };
     }
 
     /// Aborts the process with a clear message when an unguarded stack overflowed (its canary
@@ -258,7 +265,8 @@ impl Stack {
     #[inline]
     pub fn check_canary(&self) {
         // SAFETY: the bottom word is inside the usable range.
-        if !self.guarded && unsafe { (self.bottom() as *const u64).read_volatile() } != CANARY {
+        if !self.guarded && unsafe { (self.bottom() as *const u64).read_volatile() } != self.canary
+        {
             crate::stack::fatal("tasklet stack overflow (canary overwritten; the stack has no guard page because the kernel's mapping limit was reached)");
         }
     }
@@ -299,8 +307,8 @@ impl StackPool {
         if let Some(i) = self.free.iter().rposition(|s| s.usable == usable) {
             let mut s = self.free.swap_remove(i);
             if !s.guarded {
-                // A reused unguarded stack gets a fresh canary.
-                s.write_canary();
+                // A reused unguarded stack: its bottom word may have changed while it was used.
+                s.remember_canary();
             }
             return Some(s);
         }

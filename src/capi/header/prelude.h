@@ -25,6 +25,12 @@ typedef struct PyLongObject PyLongObject;
 typedef struct PyTaskletObject PyTaskletObject;
 typedef struct PyChannelObject PyChannelObject;
 typedef struct PyModuleDef PyModuleDef;
+
+/* A thread's tick counter and budget (see PyStackless_GetTickState / PyStackless_TickWith). */
+typedef struct PyStackless_TickState {
+    unsigned long long counter;
+    unsigned long long watermark;
+} PyStackless_TickState;
 typedef struct PyStacklessFunctionDeclarationObject PyStacklessFunctionDeclarationObject;
 
 /* Stackless's schedule hook: a function type (as in Stackless); pass a pointer to one to
