@@ -63,6 +63,7 @@ EXEMPT = {
     "PyObject_CallFunctionObjArgs": "variadic; covered by test_varargs.c",
     "PyObject_CallMethodObjArgs": "variadic; covered by test_varargs.c",
     "PyTuple_Pack": "variadic; covered by test_varargs.c",
+    "PyStackless_GetTickState": "no parameters (the thread's tick state; test_tick_fast.c)",
     "_PyStackless_TryStacklessPtr": "no parameters (the lvalue behind _PyStackless_TRY_STACKLESS; used in test_soft)",
 }
 
