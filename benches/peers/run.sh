@@ -101,7 +101,8 @@ ROWS = [
     ("blocked tasklet (100k), hard", "bytes", "blocked_100k_hard_bytes_per_tasklet", "blocked_100k_hard_bytes_per_tasklet", 4608),
     ("blocked tasklet (100k), soft", "bytes", "blocked_100k_soft_bytes_per_tasklet", "blocked_100k_hard_bytes_per_tasklet", 256),
     ("blocked tasklet (1M), soft", "bytes", "blocked_1m_soft_bytes_per_tasklet", "blocked_100k_hard_bytes_per_tasklet", 256),
-    ("non-interrupting tick", "ns/tick", "tick_ns_per_op", None, 1.5),
+    ("non-interrupting tick (inline PyStackless_TickWith)", "ns/tick", "tick_inline_ns_per_op", None, 1.5),
+    ("non-interrupting tick (exported PyStackless_Tick)", "ns/tick", "tick_ns_per_op", None, None),
     ("interrupt round trip", "ns/trip", "interrupt_roundtrip_ns_per_op", None, None),
 ]
 
