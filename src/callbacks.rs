@@ -160,12 +160,19 @@ pub(crate) fn channel_callback(
     });
 }
 
-/// Calls the schedule hook for a real switch `prev -> next` (current is still `prev`).
+/// Calls the schedule hook for a real switch `prev -> next` (current is still `prev`). Inline:
+/// without a hook (the common case) it is one load on the switch path.
+#[inline(always)]
 pub(crate) fn schedule_callback(ts: &ThreadState, prev: TaskletPtr, next: TaskletPtr) {
     let h = SCHEDULE_HOOK.load(Ordering::Acquire);
-    if h == 0 {
-        return;
+    if h != 0 {
+        call_schedule_hook(ts, h, prev, next);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn call_schedule_hook(ts: &ThreadState, h: usize, prev: TaskletPtr, next: TaskletPtr) {
     // SAFETY: the slot only ever holds ScheduleHook function pointers.
     let hook: ScheduleHook = unsafe { std::mem::transmute::<usize, ScheduleHook>(h) };
     // Stackless calls the hook with `current` still `prev`, although the queue operation may

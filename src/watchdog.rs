@@ -218,13 +218,21 @@ fn interrupt(ts: &ThreadState, victim: TaskletPtr, owner: TaskletPtr) -> PyResul
 /// At a switch out of `prev` with a pending soft interrupt: returns the tasklet to switch to
 /// instead of `next` (the soft watchdog, linked just before `next`), or `next` when the
 /// interrupt is passed on (an exempt channel switch) or does not apply.
+#[inline(always)]
 pub(crate) fn soft_redirect(ts: &ThreadState, p: &PyTaskletObject, next: TaskletPtr) -> TaskletPtr {
-    let s = &ts.sched;
-    let w = &s.wd;
+    let w = &ts.sched.wd;
     if !p.pending_irq.get() || !w.soft() {
         w.no_soft_irq.set(false);
         return next;
     }
+    soft_redirect_slow(ts, p, next)
+}
+
+#[cold]
+#[inline(never)]
+fn soft_redirect_slow(ts: &ThreadState, p: &PyTaskletObject, next: TaskletPtr) -> TaskletPtr {
+    let s = &ts.sched;
+    let w = &s.wd;
     p.pending_irq.set(false);
     let owner = w.owner.get();
     if w.no_soft_irq.replace(false) {

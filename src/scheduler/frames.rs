@@ -180,6 +180,7 @@ fn go_idle(ts: &ThreadState, target: Target) {
         // Our stack is released by the other side, once we are off it.
         let mine = s.running_stack.replace(target.stack);
         drop(s.graveyard.replace(mine));
+        s.parked.set(true);
         // SAFETY: target is a suspended context of a live stack; nobody keeps ours.
         unsafe { stack::exit_to(target.ctx, (*s.running_stack.as_ptr()).as_deref()) }
     }

@@ -70,6 +70,9 @@ pub struct Scheduler {
     pub(crate) schedlock: Cell<c_int>,
     /// References to release after the current switch completed.
     pub(crate) post_switch: RefCell<Vec<Obj>>,
+    /// True when `post_switch` or `graveyard` may hold something (the switch path's one
+    /// check for "anything to finish").
+    pub(crate) parked: Cell<bool>,
     /// The stack of a runner that just ended, returned to the pool after the switch.
     pub(crate) graveyard: Cell<Option<Box<Stack>>>,
     /// The stack the running code is on (`None`: the thread's own stack, where main runs).
@@ -104,6 +107,7 @@ impl Scheduler {
             switch_trap: Cell::new(0),
             schedlock: Cell::new(0),
             post_switch: RefCell::new(Vec::new()),
+            parked: Cell::new(false),
             graveyard: Cell::new(None),
             running_stack: Cell::new(None),
             idle_runners: RefCell::new(Vec::new()),
@@ -220,6 +224,7 @@ impl Scheduler {
     /// operation when no switch happens).
     pub(crate) fn release_later(&self, o: Obj) {
         self.post_switch.borrow_mut().push(o);
+        self.parked.set(true);
     }
 
     /// The innermost watchdog, or main.

@@ -238,8 +238,18 @@ unsafe fn hard_switch(ts: &ThreadState, p: &PyTaskletObject, target: Target) {
 
 /// Finishes a switch on the side that now runs: returns a dead runner's stack to the pool and
 /// releases the references parked during the switch.
+#[inline(always)]
 pub(crate) fn after_switch(ts: &ThreadState) {
+    if ts.sched.parked.get() {
+        finish_parked(ts);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn finish_parked(ts: &ThreadState) {
     let s = &ts.sched;
+    s.parked.set(false);
     if let Some(st) = s.graveyard.take() {
         s.pool.borrow_mut().give(st);
     }
