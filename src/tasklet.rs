@@ -58,7 +58,7 @@ pub struct PyTaskletObject {
     /// The transfer slot: bound callable, values in flight, schedule retvals, bombs.
     pub(crate) tempval: Cell<Option<Obj>>,
     /// Set up but not started: what to call.
-    pub(crate) body: Cell<Option<Box<Body>>>,
+    pub(crate) body: Cell<Option<Body>>,
     /// The callable of a started body (what `PyTasklet_GetFrame` reports).
     pub(crate) func: Cell<Option<Obj>>,
     /// True from the first run until it dies (main: always).

@@ -161,11 +161,11 @@ pub(crate) fn bind(
             "the tasklet was not bound to a function",
         ));
     };
-    tt.body.set(Some(Box::new(Body {
+    tt.body.set(Some(Body {
         func: f,
         args: args.unwrap_or_else(tuple::empty),
         kwargs,
-    })));
+    }));
     drop(tt.tempval.take());
     Ok(())
 }
@@ -192,7 +192,7 @@ pub(crate) fn setup(
         ));
     };
     drop(tt.tempval.take());
-    tt.body.set(Some(Box::new(Body { func, args, kwargs })));
+    tt.body.set(Some(Body { func, args, kwargs }));
     // SAFETY: t is live, floating (not alive before) and of this thread.
     unsafe { s.insert(t) };
     Ok(())
