@@ -9,7 +9,10 @@
 //! - [`stack`]: machine stacks, the pool, and the context switch (the only user of `context`).
 //! - [`tasklet`], [`channel`], [`bomb`]: the Stackless objects; `*_attrs` their Python-level
 //!   attributes and methods.
-//! - [`scheduler`]: the run queue, switching, and every scheduling operation.
+//! - [`scheduler`]: the run queue, switching (hard and soft), the frame loop and runner stacks,
+//!   and every scheduling operation.
+//! - [`soft`]: the soft-switching protocol (the stackless flag, soft-switchable functions).
+//! - [`watchdog`]: preemption by ticks.
 //! - [`callbacks`]: channel/schedule callbacks and the error handler.
 //! - `capi`: the `extern "C"` functions, argument checks and the panic boundary.
 //!
