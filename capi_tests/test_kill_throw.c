@@ -12,16 +12,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-/* gcc -O3 specialises check.h's check_str_impl for the 8 KiB tu_log and then trips
- * -Werror=format-truncation on its 512-byte message buffer; hand it the log through an
- * opaque pointer. */
-static const char *log_text(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) check_str_impl(__FILE__, __LINE__, "tu_log", log_text(), (want))
-
 /* The exception caught by a tasklet body (owned), and the tasklet a killer kills. */
 static PyObject *g_exc = NULL;
 static PyTaskletObject *g_victim = NULL;

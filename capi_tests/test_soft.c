@@ -33,15 +33,6 @@
 
 #include "tasklet_util.h"
 
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
 #define T(o) ((PyTaskletObject *)(o))
 #define TOKEN ((PyObject *)Py_UnwindToken)
 #define DECL PyStacklessFunctionDeclarationObject
@@ -1338,7 +1329,7 @@ static void pref_case(const char *id, char first, int pref, int sched_all, int f
     PyChannel_SetPreference(ch, pref);
     PyChannel_SetScheduleAll(ch, sched_all);
     run_all();
-    if (strcmp(logged(), want) != 0)
+    if (strcmp(tu_log, want) != 0)
         fprintf(stderr, "    in %s with %s, soft %d\n", id, flavour_names[flavour], g_soft);
     CHECK_LOG(want);
     CHECK_EQ_INT(PyTasklet_Alive(r), 0);

@@ -18,15 +18,6 @@
 
 #include "tasklet_util.h"
 
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
 #define T(o) ((PyTaskletObject *)(o))
 
 static int soft_mode;
