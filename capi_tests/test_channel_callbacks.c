@@ -15,9 +15,7 @@ static int g_cb_calls;
 static int g_cb_bad_args; /* calls whose arguments had the wrong shape */
 
 static void end_test(void) {
-    CHECK_NO_EXC();
-    PyErr_Clear();
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
+    check_idle();
     CHECK_EQ_INT(PyStackless_SetChannelCallback(NULL), 0);
 }
 

@@ -13,12 +13,6 @@ static int g_face;            /* 0: C API, 1: attributes and methods */
 
 static const char *face_name(void) { return g_face ? "attributes" : "C API"; }
 
-static void end_test(void) {
-    CHECK_NO_EXC();
-    PyErr_Clear();
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
-}
-
 /* ---- channel operations through the selected face ------------------------------------ */
 
 static int ch_send(PyObject *v) {
@@ -122,7 +116,7 @@ static void send_case(int pref, int sched_all, int start_with_run, const char *w
     Py_XDECREF(s);
     Py_XDECREF(o);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* S blocked; R and O created; run. */
@@ -149,7 +143,7 @@ static void recv_case(int pref, int sched_all, int start_with_run, const char *w
     Py_XDECREF(s);
     Py_XDECREF(o);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* ---- 5.2 --------------------------------------------------------------------------------- */
@@ -171,7 +165,7 @@ static void test_B014(void) {
     Py_XDECREF(s);
     Py_XDECREF(o);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B015(void) {
@@ -230,7 +224,7 @@ static void test_B022(void) {
     CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
     Py_XDECREF(r);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B023(void) {
@@ -258,7 +252,7 @@ static void test_B023(void) {
     CHECK_EQ_INT(PyTasklet_Alive(s), 0);
     Py_XDECREF(s);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B024(void) {
@@ -284,7 +278,7 @@ static void test_B024(void) {
     CHECK_EQ_INT(PyTasklet_Alive(r), 0);
     Py_XDECREF(r);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B025(void) {

@@ -15,25 +15,11 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static PyObject *tuple1(PyObject *o) {
-    PyObject *t = PyTuple_New(1);
-    PyTuple_SetItem(t, 0, Py_NewRef(o));
-    return t;
-}
-
 static PyObject *tuple2(PyObject *a, PyObject *b) {
     PyObject *t = PyTuple_New(2);
     PyTuple_SetItem(t, 0, Py_NewRef(a));
     PyTuple_SetItem(t, 1, Py_NewRef(b));
     return t;
-}
-
-static void log_exc(const char *prefix) {
-    char buf[128];
-    PyObject *t = PyErr_Occurred();
-    snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? check_type_name((PyTypeObject *)t) : "none");
-    log_event(buf);
 }
 
 static PyChannelObject *arg_ch(PyObject *args, Py_ssize_t i) {

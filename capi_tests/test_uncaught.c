@@ -11,24 +11,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static PyObject *tuple1(PyObject *o) {
-    PyObject *t = PyTuple_New(1);
-    PyTuple_SetItem(t, 0, Py_NewRef(o));
-    return t;
-}
-
-static PyTaskletObject *spawn_ch(PyMethodDef *def, PyChannelObject *ch) {
-    return spawn(def, tuple1((PyObject *)ch));
-}
-
-static void log_exc(const char *prefix) {
-    char buf[128];
-    PyObject *t = PyErr_Occurred();
-    snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? check_type_name((PyTypeObject *)t) : "none");
-    log_event(buf);
-}
-
 /* What the error handler saw. */
 static int g_handler_calls = 0;
 static PyObject *g_h_args = NULL;    /* the (type, value, tb) tuple */
