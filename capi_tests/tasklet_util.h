@@ -33,6 +33,10 @@
  *                              pending, main is current
  *   check_idle()               2 checks: no exception pending (it is cleared), run count 1
  *   running_on_valgrind()      1 when run under valgrind (its preload library is loaded)
+ *   check_bad_task_int(fn, "name")
+ *                              4 checks of an int function of a tasklet (SPEC §2): fn(NULL)
+ *                              and fn(a str) return -1 with SystemError / TypeError naming
+ *                              the function
  *
  * A tasklet body is a METH_VARARGS / METH_NOARGS / METH_O C function; it returns a new
  * reference (its result) or NULL with an exception set (the tasklet dies with it).
@@ -195,6 +199,15 @@ static inline void check_idle(void) {
 static inline int running_on_valgrind(void) {
     const char *p = getenv("LD_PRELOAD");
     return p != NULL && strstr(p, "vgpreload") != NULL;
+}
+
+static inline void check_bad_task_int(int (*fn)(PyTaskletObject *), const char *name) {
+    PyObject *notask = PyUnicode_FromString("not a tasklet");
+    CHECK_EQ_INT(fn(NULL), -1);
+    if (!CHECK_EXC_CONTAINS(PyExc_SystemError, name)) fprintf(stderr, "    (%s(NULL))\n", name);
+    CHECK_EQ_INT(fn(T(notask)), -1);
+    if (!CHECK_EXC_CONTAINS(PyExc_TypeError, name)) fprintf(stderr, "    (%s(str))\n", name);
+    Py_DECREF(notask);
 }
 
 #endif /* STACKLESS_TASKLET_UTIL_H */

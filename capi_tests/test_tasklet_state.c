@@ -1008,15 +1008,6 @@ static void test_attributes(void) {
 
 /* ---- bad input ------------------------------------------------------------------------ */
 
-static void check_bad_task_int(int (*fn)(PyTaskletObject *), const char *name) {
-    PyObject *notask = S("not a tasklet");
-    CHECK_EQ_INT(fn(NULL), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_SystemError, name)) fprintf(stderr, "    (%s(NULL))\n", name);
-    CHECK_EQ_INT(fn(T(notask)), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_TypeError, name)) fprintf(stderr, "    (%s(str))\n", name);
-    Py_DECREF(notask);
-}
-
 static void test_bad_input(void) {
     log_reset();
     check_bad_task_int(PyTasklet_Alive, "PyTasklet_Alive");
