@@ -13,6 +13,10 @@
  *                                 str() equals message (NULL: any message); it is cleared
  *   CHECK_EXC_CONTAINS(type, sub) as CHECK_EXC, message contains `sub`
  *   CHECK_NO_EXC()                no exception is pending
+ *   CHECK_REPR(obj, "..")         repr(obj) equals the text (obj borrowed)
+ *
+ * Also: SLOT_FN(f), a function pointer as the void * of PyType_Slot.pfunc (ISO C has no
+ * conversion between function and object pointers; a union is what -Wpedantic accepts).
  */
 #ifndef STACKLESS_CHECK_H
 #define STACKLESS_CHECK_H
@@ -120,6 +124,24 @@ static inline int check_exc_impl(const char *file, int line, const char *expr, P
 #define CHECK_EXC_CONTAINS(type, msg) \
     check_exc_impl(__FILE__, __LINE__, "CHECK_EXC_CONTAINS(" #type ", " #msg ")", (type), (msg), 1)
 #define CHECK_NO_EXC() CHECK(PyErr_Occurred() == NULL)
+
+#define CHECK_REPR(o, want) \
+    do { \
+        PyObject *check_repr_ = PyObject_Repr(o); \
+        CHECK_OBJ_STR(check_repr_, want); \
+        Py_XDECREF(check_repr_); \
+    } while (0)
+
+typedef void (*any_fn)(void);
+static inline void *slot_fn(any_fn f) {
+    union {
+        any_fn f;
+        void *p;
+    } u;
+    u.f = f;
+    return u.p;
+}
+#define SLOT_FN(f) slot_fn((any_fn)(f))
 
 static inline int check_report(void) {
     printf("%d passed, %d failed\n", check_passed_count, check_failed_count);

@@ -8,25 +8,6 @@
  */
 #include "check.h"
 
-#define CHECK_REPR(o, want) \
-    do { \
-        PyObject *check_repr_ = PyObject_Repr(o); \
-        CHECK_OBJ_STR(check_repr_, want); \
-        Py_XDECREF(check_repr_); \
-    } while (0)
-
-/* ISO C has no conversion between function and object pointers (see test_types.c). */
-typedef void (*any_fn)(void);
-static void *slot_fn(any_fn f) {
-    union {
-        any_fn f;
-        void *p;
-    } u;
-    u.f = f;
-    return u.p;
-}
-#define SLOT_FN(f) slot_fn((any_fn)(f))
-
 /* ----- C functions of each convention ----- */
 
 static PyObject *last_self;

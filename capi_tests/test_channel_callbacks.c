@@ -7,25 +7,6 @@
  * switching enabled and disabled (SPEC §7). */
 #include "tasklet_util.h"
 
-/* CHECK_LOG compares the trace here rather than through check.h's check_str_impl: handed a
- * fixed-size array (the 8 KiB trace), that function's snprintf trips -Wformat-truncation
- * (an error under -Werror) when the Release build inlines it. */
-static int text_eq_at(const char *file, int line, const char *expr, const char *got,
-                      const char *want) {
-    if (strcmp(got, want) == 0) {
-        check_passed_count++;
-        return 1;
-    }
-    check_failed_count++;
-    fprintf(stderr, "%s:%d: CHECK failed: %s: got \"%s\", want \"%s\"\n", file, line, expr, got,
-            want);
-    check_print_pending();
-    return 0;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) text_eq_at(__FILE__, __LINE__, "log", tu_log, (want))
-#define CHECK_TEXT(got, want) text_eq_at(__FILE__, __LINE__, #got, (got), (want))
-
 static PyChannelObject *g_ch;   /* the channel under test (borrowed) */
 static PyTaskletObject *g_t;    /* names for the log (borrowed) */
 static PyTaskletObject *g_t2;
@@ -34,9 +15,7 @@ static int g_cb_calls;
 static int g_cb_bad_args; /* calls whose arguments had the wrong shape */
 
 static void end_test(void) {
-    CHECK_NO_EXC();
-    PyErr_Clear();
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
+    check_idle();
     CHECK_EQ_INT(PyStackless_SetChannelCallback(NULL), 0);
 }
 

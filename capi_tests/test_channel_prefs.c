@@ -8,35 +8,10 @@
  * methods), and the whole suite runs with soft switching enabled and disabled (SPEC §7). */
 #include "tasklet_util.h"
 
-/* CHECK_LOG compares the trace here rather than through check.h's check_str_impl: handed a
- * fixed-size array (the 8 KiB trace), that function's snprintf trips -Wformat-truncation
- * (an error under -Werror) when the Release build inlines it. */
-static int text_eq_at(const char *file, int line, const char *expr, const char *got,
-                      const char *want) {
-    if (strcmp(got, want) == 0) {
-        check_passed_count++;
-        return 1;
-    }
-    check_failed_count++;
-    fprintf(stderr, "%s:%d: CHECK failed: %s: got \"%s\", want \"%s\"\n", file, line, expr, got,
-            want);
-    check_print_pending();
-    return 0;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) text_eq_at(__FILE__, __LINE__, "log", tu_log, (want))
-#define CHECK_TEXT(got, want) text_eq_at(__FILE__, __LINE__, #got, (got), (want))
-
 static PyChannelObject *g_ch; /* the channel of the current case (borrowed) */
 static int g_face;            /* 0: C API, 1: attributes and methods */
 
 static const char *face_name(void) { return g_face ? "attributes" : "C API"; }
-
-static void end_test(void) {
-    CHECK_NO_EXC();
-    PyErr_Clear();
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
-}
 
 /* ---- channel operations through the selected face ------------------------------------ */
 
@@ -141,7 +116,7 @@ static void send_case(int pref, int sched_all, int start_with_run, const char *w
     Py_XDECREF(s);
     Py_XDECREF(o);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* S blocked; R and O created; run. */
@@ -168,7 +143,7 @@ static void recv_case(int pref, int sched_all, int start_with_run, const char *w
     Py_XDECREF(s);
     Py_XDECREF(o);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* ---- 5.2 --------------------------------------------------------------------------------- */
@@ -190,7 +165,7 @@ static void test_B014(void) {
     Py_XDECREF(s);
     Py_XDECREF(o);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B015(void) {
@@ -249,7 +224,7 @@ static void test_B022(void) {
     CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
     Py_XDECREF(r);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B023(void) {
@@ -277,7 +252,7 @@ static void test_B023(void) {
     CHECK_EQ_INT(PyTasklet_Alive(s), 0);
     Py_XDECREF(s);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B024(void) {
@@ -303,7 +278,7 @@ static void test_B024(void) {
     CHECK_EQ_INT(PyTasklet_Alive(r), 0);
     Py_XDECREF(r);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B025(void) {

@@ -9,25 +9,6 @@
 
 #include "tasklet_util.h"
 
-/* CHECK_LOG compares the trace here rather than through check.h's check_str_impl: handed a
- * fixed-size array (the 8 KiB trace), that function's snprintf trips -Wformat-truncation
- * (an error under -Werror) when the Release build inlines it. */
-static int text_eq_at(const char *file, int line, const char *expr, const char *got,
-                      const char *want) {
-    if (strcmp(got, want) == 0) {
-        check_passed_count++;
-        return 1;
-    }
-    check_failed_count++;
-    fprintf(stderr, "%s:%d: CHECK failed: %s: got \"%s\", want \"%s\"\n", file, line, expr, got,
-            want);
-    check_print_pending();
-    return 0;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) text_eq_at(__FILE__, __LINE__, "log", tu_log, (want))
-#define CHECK_TEXT(got, want) text_eq_at(__FILE__, __LINE__, #got, (got), (want))
-
 /* ---- helpers -------------------------------------------------------------------------- */
 
 static PyChannelObject *g_ch; /* the channel the tasklet bodies use (borrowed) */
@@ -42,9 +23,7 @@ static void log_obj(const char *prefix, PyObject *o) {
     log_event(buf);
 }
 
-/* A new tuple of the n objects given (borrowed). (The library's C-variadic helpers
- * PyTuple_Pack / Py_BuildValue are placeholders in this build, so the tests build tuples
- * themselves.) */
+/* A new tuple of the n objects given (borrowed): what PyTuple_Pack(n, ...) does. */
 static PyObject *tup(int n, ...) {
     va_list ap;
     PyObject *t = PyTuple_New(n);
@@ -105,13 +84,6 @@ static int chan_for_log(PyChannelObject *ch, const char *prefix) {
 
 /* The tuple (SystemError, TypeError): what NULL / wrong-type arguments may raise. */
 static PyObject *g_bad_arg_excs;
-
-/* After each test: no exception pending, only main runnable. */
-static void end_test(void) {
-    CHECK_NO_EXC();
-    PyErr_Clear();
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
-}
 
 /* ---- tasklet bodies ------------------------------------------------------------------- */
 
@@ -190,7 +162,7 @@ static void test_B001(void) {
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     Py_XDECREF(t);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B002(void) {
@@ -215,7 +187,7 @@ static void test_B002(void) {
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     Py_XDECREF(t);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B003(void) {
@@ -239,7 +211,7 @@ static void test_B003(void) {
     Py_XDECREF(m);
     Py_XDECREF(t);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B004(void) {
@@ -262,7 +234,7 @@ static void test_B004(void) {
     Py_XDECREF(m);
     Py_XDECREF(t);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B005(void) {
@@ -285,7 +257,7 @@ static void test_B005(void) {
     CHECK_EXC(PyExc_RuntimeError, "Deadlock: the last runnable tasklet cannot be blocked.");
     CHECK_EQ_INT(PyChannel_GetBalance(ch), 0);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* B006 sender: send_exception(ValueError, (1, 2, 3)). */
@@ -333,7 +305,7 @@ static void test_B006(void) {
     CHECK_LOG("S:send_exception=0");
     Py_XDECREF(t);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* B007: bar() raises ValueError(1, 2, 3); the body catches it and send_throw()s it. */
@@ -393,7 +365,7 @@ static void test_B007(void) {
     Py_CLEAR(g_thrown);
     Py_XDECREF(t);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* B008/B009: with block_trap set, a blocking send/receive raises RuntimeError and the caller
@@ -438,7 +410,7 @@ static void trapped_op_twice(int sending) {
     Py_XDECREF(t);
     Py_DECREF(flag);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B008(void) {
@@ -493,7 +465,7 @@ static void test_B010(void) {
     Py_XDECREF(t1);
     Py_XDECREF(t2);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B011(void) {
@@ -516,7 +488,7 @@ static void test_B011(void) {
     CHECK_EQ_INT(PyChannel_GetScheduleAll(ch), 0);
     CHECK_NO_EXC();
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* B012 receiver: keeps the exception it gets in g_caught. */
@@ -571,7 +543,7 @@ static void test_B012(void) {
     CHECK_EQ_INT(PyTasklet_Alive(r), 0);
     Py_XDECREF(r);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B013(void) {
@@ -616,7 +588,7 @@ static void test_B013(void) {
     CHECK(plain != NULL);
     CHECK_EQ_INT(PyChannel_CheckExact((PyObject *)plain), 1);
     Py_XDECREF(plain);
-    end_test();
+    check_idle();
 }
 
 /* ---- 5.3 close / iteration / sequences ------------------------------------------------ */
@@ -632,7 +604,7 @@ static void test_B026(void) {
     CHECK_EXC(PyExc_ValueError, "Send/receive operation on a closed channel");
     CHECK_EQ_INT(PyChannel_GetBalance(ch), 0);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B027(void) {
@@ -645,7 +617,7 @@ static void test_B027(void) {
     Py_XDECREF(v);
     CHECK_EQ_INT(PyChannel_GetBalance(ch), 0);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B028(void) {
@@ -660,7 +632,7 @@ static void test_B028(void) {
     CHECK_EXC(PyExc_StopIteration, NULL);
     Py_XDECREF(v);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B029(void) {
@@ -710,7 +682,7 @@ static void test_B029(void) {
     Py_XDECREF(r1);
     Py_XDECREF(r2);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B030(void) {
@@ -735,7 +707,7 @@ static void test_B030(void) {
     CHECK_LOG("s:send-start s:sent");
     Py_XDECREF(s);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* B031 body: a trapped tasklet receiving/sending on a closed empty channel. */
@@ -778,7 +750,7 @@ static void test_B031(void) {
     Py_XDECREF(m);
     Py_XDECREF(t);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* B032 sender: send_sequence(range(10)), close(), then pump None while closing and not
@@ -835,7 +807,7 @@ static void test_B032(void) {
     char data[512];
     strip_none_padding(data, sizeof data);
     strcat(data, " 10"); /* data.append(10) */
-    CHECK_TEXT(data, "0 1 2 3 4 5 6 7 8 9 10");
+    CHECK_STR(data, "0 1 2 3 4 5 6 7 8 9 10");
     CHECK(strstr(tu_log, "S:sent_sequence=10") != NULL);
     CHECK(strstr(tu_log, "R:loop-ended") != NULL);
     CHECK_EQ_INT(PyChannel_GetClosed(ch), 1);
@@ -844,7 +816,7 @@ static void test_B032(void) {
     Py_XDECREF(s);
     Py_XDECREF(r);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* B033 sender: send_sequence(range(10)) == 10, send_exception(StopIteration), close(). */
@@ -874,7 +846,7 @@ static void test_B033(void) {
     run_all();
     char data[512];
     strip_none_padding(data, sizeof data);
-    CHECK_TEXT(data, "0 1 2 3 4 5 6 7 8 9");
+    CHECK_STR(data, "0 1 2 3 4 5 6 7 8 9");
     CHECK(strstr(tu_log, "S:sent_sequence=10") != NULL);
     CHECK(strstr(tu_log, "R:loop-ended") != NULL);
     CHECK(strstr(tu_log, "S:sent_stop") != NULL);
@@ -884,7 +856,7 @@ static void test_B033(void) {
     Py_XDECREF(s);
     Py_XDECREF(r);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_B034(void) {
@@ -897,7 +869,7 @@ static void test_B034(void) {
     CHECK_EQ_INT(chan_for_log(ch, "d:"), 0);
     char data[512];
     strip_none_padding(data, sizeof data);
-    CHECK_TEXT(data, "0 1 2 3 4");
+    CHECK_STR(data, "0 1 2 3 4");
     run_all();
     CHECK(strstr(tu_log, "S:sent_sequence=5") != NULL);
     CHECK(strstr(tu_log, "S:sent_stop") != NULL);
@@ -905,7 +877,7 @@ static void test_B034(void) {
     CHECK_EQ_INT(PyChannel_GetBalance(ch), 0);
     Py_XDECREF(s);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* ---- bad input (SPEC §2) ---------------------------------------------------------------- */
@@ -1005,7 +977,7 @@ static void test_bad_input(void) {
     Py_XDECREF(tl);
     Py_DECREF(num);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* ---- the Python-level face (SPEC §3 Attributes) ------------------------------------------ */
@@ -1094,7 +1066,7 @@ static void test_pyface_attributes(void) {
     CHECK_EQ_INT(attr_long(ch, "preference"), 0);
     CHECK_NO_EXC();
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 static void test_pyface_methods(void) {
@@ -1233,7 +1205,7 @@ static void test_pyface_methods(void) {
 
     Py_XDECREF(send);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* ---- the _nr variants (SPEC §7, §11) ---------------------------------------------------- */
@@ -1312,7 +1284,7 @@ static void test_nr_variants(void) {
     Py_XDECREF(snr);
     Py_XDECREF(rnr);
     Py_DECREF(ch);
-    end_test();
+    check_idle();
 }
 
 /* ---- main ------------------------------------------------------------------------------- */

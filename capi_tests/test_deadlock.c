@@ -9,41 +9,17 @@
  * PyStackless_Schedule(Py_None, 1), stackless.run() PyStackless_RunWatchdog(0). */
 #include "tasklet_util.h"
 
-/* gcc -O3 may specialise check.h's check_str_impl for the 8 KiB tu_log and then trip
- * -Werror=format-truncation on its 512-byte message buffer; hand it the log through an
- * opaque pointer. */
-static const char *log_text(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) check_str_impl(__FILE__, __LINE__, "tu_log", log_text(), (want))
-
 #define DEADLOCK_MSG "Deadlock: the last runnable tasklet cannot be blocked."
 #define MAIN_RECV_MSG "the main tasklet is receiving without a sender available."
 #define MAIN_SEND_MSG "the main tasklet is sending without a receiver available."
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static PyObject *tuple1(PyObject *o) {
-    PyObject *t = PyTuple_New(1);
-    PyTuple_SetItem(t, 0, Py_NewRef(o));
-    return t;
-}
-
 static PyObject *tuple2(PyObject *a, PyObject *b) {
     PyObject *t = PyTuple_New(2);
     PyTuple_SetItem(t, 0, Py_NewRef(a));
     PyTuple_SetItem(t, 1, Py_NewRef(b));
     return t;
-}
-
-static void log_exc(const char *prefix) {
-    char buf[128];
-    PyObject *t = PyErr_Occurred();
-    snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? check_type_name((PyTypeObject *)t) : "none");
-    log_event(buf);
 }
 
 static PyChannelObject *arg_ch(PyObject *args, Py_ssize_t i) {

@@ -12,16 +12,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-/* gcc -O3 specialises check.h's check_str_impl for the 8 KiB tu_log and then trips
- * -Werror=format-truncation on its 512-byte message buffer; hand it the log through an
- * opaque pointer. */
-static const char *log_text(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) check_str_impl(__FILE__, __LINE__, "tu_log", log_text(), (want))
-
 /* The exception caught by a tasklet body (owned), and the tasklet a killer kills. */
 static PyObject *g_exc = NULL;
 static PyTaskletObject *g_victim = NULL;
@@ -32,33 +22,12 @@ static void reset_state(void) {
     g_victim = NULL;
 }
 
-/* Logs "<prefix>:<name of the pending exception's type>" (or "<prefix>:none"). */
-static void log_exc(const char *prefix) {
-    char buf[128];
-    PyObject *t = PyErr_Occurred();
-    snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? check_type_name((PyTypeObject *)t) : "none");
-    log_event(buf);
-}
-
-/* The variadic helpers (PyTuple_Pack, Py_BuildValue, PyObject_CallFunction...) are avoided:
- * tuples are built with PyTuple_New + PyTuple_SetItem. */
-static PyObject *tuple1(PyObject *o) {
-    PyObject *t = PyTuple_New(1);
-    PyTuple_SetItem(t, 0, Py_NewRef(o));
-    return t;
-}
-
 /* A new exception instance cls(arg) (arg borrowed; NULL: no arguments). */
 static PyObject *new_exc(PyObject *cls, PyObject *arg) {
     PyObject *a = arg ? tuple1(arg) : PyTuple_New(0);
     PyObject *e = PyObject_Call(cls, a, NULL);
     Py_DECREF(a);
     return e;
-}
-
-static PyTaskletObject *spawn_ch(PyMethodDef *def, PyChannelObject *ch) {
-    return spawn(def, tuple1((PyObject *)ch));
 }
 
 static PyChannelObject *arg_ch(PyObject *args) {

@@ -7,60 +7,7 @@
  * `t.run()` PyTasklet_Run; `stackless.main` PyStackless_GetMain; `get_thread_info(id)`
  * PyStackless_GetThreadInfo(id).
  * Rows run with soft switching enabled and disabled. */
-#include <stdarg.h>
-
 #include "tasklet_util.h"
-
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
-#define T(o) ((PyTaskletObject *)(o))
-#define CH(o) ((PyChannelObject *)(o))
-
-/* ---- small helpers ------------------------------------------------------------------- */
-
-static PyObject *tuple_steal(int n, ...) {
-    va_list ap;
-    va_start(ap, n);
-    PyObject *t = PyTuple_New(n);
-    for (int i = 0; i < n; i++) {
-        PyObject *item = va_arg(ap, PyObject *);
-        if (t != NULL) PyTuple_SetItem(t, i, item);
-        else Py_XDECREF(item);
-    }
-    va_end(ap);
-    return t;
-}
-#define O(o) Py_NewRef((PyObject *)(o))
-
-static PyTaskletObject *get_main(void) { return T(PyStackless_GetMain()); }
-
-/* For checks that expect NULL: releases an unexpected result. */
-static int fails(void *r) {
-    Py_XDECREF((PyObject *)r);
-    return r == NULL;
-}
-
-static void end_of_test(void) {
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
-    CHECK_NO_EXC();
-    PyObject *cur = PyStackless_GetCurrent();
-    CHECK(cur != NULL && PyTasklet_IsMain(T(cur)) == 1);
-    Py_XDECREF(cur);
-}
-
-/* Makes `t` dead if a failed check left it alive (teardown stays clean). */
-static void finish(PyTaskletObject *t) {
-    if (t != NULL && PyTasklet_Alive(t) == 1) {
-        if (PyTasklet_Kill(t) < 0) PyErr_Clear();
-    }
-}
 
 static long done;
 
@@ -133,7 +80,7 @@ static void test_B126(void) {
     finish(r);
     Py_XDECREF(w);
     Py_XDECREF(r);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B127 ----------------------------------------------------------------------------- */
@@ -193,7 +140,7 @@ static void test_B127(void) {
     Py_XDECREF(w);
     Py_XDECREF(r);
     Py_XDECREF(c);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B128 ----------------------------------------------------------------------------- */
@@ -218,7 +165,7 @@ static void test_B128(void) {
     finish(r);
     Py_XDECREF(w);
     Py_XDECREF(r);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B129 ----------------------------------------------------------------------------- */
@@ -272,7 +219,7 @@ static void test_B129(void) {
     CHECK_EQ_INT(PyTasklet_Alive(r), 0);
     finish(r);
     Py_XDECREF(r);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B130 ----------------------------------------------------------------------------- */
@@ -335,7 +282,7 @@ static void test_B130(void) {
     CHECK_EQ_INT(PyTasklet_Alive(r), 0);
     finish(r);
     Py_XDECREF(r);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B161 ----------------------------------------------------------------------------- */
@@ -414,7 +361,7 @@ static void test_B161(void) {
     CHECK(fails(PyStackless_GetThreadInfo(0)));
     CHECK_EXC(PyExc_ValueError, NULL);
     Py_DECREF(m);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */
@@ -439,7 +386,7 @@ static void test_bad_input(void) {
     CHECK_EXC_CONTAINS(PyExc_SystemError, "PyTasklet_Run");
     CHECK_EQ_INT(PyTasklet_GetNestingLevel(NULL), -1);
     CHECK_EXC_CONTAINS(PyExc_SystemError, "PyTasklet_GetNestingLevel");
-    end_of_test();
+    check_main_alone();
 }
 
 int main(void) {

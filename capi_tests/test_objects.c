@@ -11,14 +11,6 @@
 
 #include "check.h"
 
-/* repr(o) equals `want`; o is borrowed. */
-#define CHECK_REPR(o, want) \
-    do { \
-        PyObject *check_repr_ = PyObject_Repr(o); \
-        CHECK_OBJ_STR(check_repr_, want); \
-        Py_XDECREF(check_repr_); \
-    } while (0)
-
 /* str(o) equals `want` (CHECK_OBJ_STR, named for symmetry). */
 #define CHECK_STR_OF(o, want) CHECK_OBJ_STR(o, want)
 

@@ -11,19 +11,6 @@
 
 #include "check.h"
 
-/* ISO C has no conversion between function and object pointers; PyType_Slot.pfunc is a
- * void * as in CPython, so go through a union (what -Wpedantic accepts). */
-typedef void (*any_fn)(void);
-static void *slot_fn(any_fn f) {
-    union {
-        any_fn f;
-        void *p;
-    } u;
-    u.f = f;
-    return u.p;
-}
-#define SLOT_FN(f) slot_fn((any_fn)(f))
-
 /* ----- capsules that count their destructor calls ----- */
 
 static int destroyed[32];

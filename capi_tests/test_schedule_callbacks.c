@@ -14,16 +14,6 @@
 
 #include "tasklet_util.h"
 
-/* gcc -O3 may specialise check.h's check_str_impl for the 8 KiB tu_log and then trip
- * -Werror=format-truncation on its 512-byte message buffer; hand it the log through an
- * opaque pointer. */
-static const char *log_text(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) check_str_impl(__FILE__, __LINE__, "tu_log", log_text(), (want))
-
 /* ---- helpers ------------------------------------------------------------------------ */
 
 /* Tasklets named in the callback log. */

@@ -12,89 +12,19 @@
  *
  * Every row runs twice, with soft switching enabled and disabled (SPEC §7: plain calls must
  * give identical results in both modes). */
-#include <stdarg.h>
-
 #include "tasklet_util.h"
-
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
-#define T(o) ((PyTaskletObject *)(o))
 
 static int soft_mode;
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-/* The variadic helpers of the object model (Py_BuildValue, PyArg_ParseTuple) are not
- * available in this build yet, so tuples are built and read by hand. */
-
-/* A tuple of n items, stealing the item references. */
-static PyObject *tuple_steal(int n, ...) {
-    va_list ap;
-    va_start(ap, n);
-    PyObject *t = PyTuple_New(n);
-    for (int i = 0; i < n; i++) {
-        PyObject *item = va_arg(ap, PyObject *);
-        if (t != NULL) PyTuple_SetItem(t, i, item);
-        else Py_XDECREF(item);
-    }
-    va_end(ap);
-    return t;
-}
-#define S(s) PyUnicode_FromString(s)
-#define L(n) PyLong_FromLong(n)
-#define O(o) Py_NewRef((PyObject *)(o))
-
+/* Item i of a body's args tuple: a C long (-1 if missing) / a borrowed object. (Read by hand;
+ * PyArg_ParseTuple would do as well.) */
 static long arg_long(PyObject *args, Py_ssize_t i) {
     PyObject *o = PyTuple_GetItem(args, i);
     return o ? PyLong_AsLong(o) : -1;
 }
 static PyObject *arg_obj(PyObject *args, Py_ssize_t i) { return PyTuple_GetItem(args, i); }
-
-static PyTaskletObject *get_main(void) { return T(PyStackless_GetMain()); }
-static PyTaskletObject *get_current(void) { return T(PyStackless_GetCurrent()); }
-
-/* For checks that expect NULL: releases an unexpected result. */
-static int fails(void *r) {
-    Py_XDECREF((PyObject *)r);
-    return r == NULL;
-}
-
-/* Bool attribute through the Python-level face: 1/0, or -1 (error or not a bool). */
-static int attr_bool(PyTaskletObject *t, const char *name) {
-    PyObject *v = PyObject_GetAttrString((PyObject *)t, name);
-    if (v == NULL) {
-        PyErr_Clear();
-        return -1;
-    }
-    int r = v == Py_True ? 1 : v == Py_False ? 0 : -1;
-    Py_DECREF(v);
-    return r;
-}
-
-/* t.<name>() through PyObject_GetAttrString + PyObject_CallNoArgs. */
-static PyObject *call_method0(PyTaskletObject *t, const char *name) {
-    PyObject *m = PyObject_GetAttrString((PyObject *)t, name);
-    if (m == NULL) return NULL;
-    PyObject *r = PyObject_CallNoArgs(m);
-    Py_DECREF(m);
-    return r;
-}
-
-static void end_of_test(void) {
-    /* Each test leaves the scheduler as it found it: only main runnable, no error. */
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
-    CHECK_NO_EXC();
-    PyObject *cur = PyStackless_GetCurrent();
-    CHECK(cur != NULL && PyTasklet_IsMain(T(cur)) == 1);
-    Py_XDECREF(cur);
-}
 
 /* Schedules once (retval None), dropping the result; -1 on error. */
 static int sched0(void) {
@@ -194,7 +124,7 @@ static void test_B035(void) {
     Py_XDECREF(a);
     Py_XDECREF(b);
     Py_XDECREF(c);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B036 ----------------------------------------------------------------------------- */
@@ -212,7 +142,7 @@ static void test_B036(void) {
     CHECK(r == Py_None);
     Py_XDECREF(r);
     CHECK_LOG("");
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B037 ----------------------------------------------------------------------------- */
@@ -241,7 +171,7 @@ static void test_B037(void) {
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     Py_XDECREF(t);
     Py_XDECREF(ch);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B038 ----------------------------------------------------------------------------- */
@@ -277,7 +207,7 @@ static void test_B038(void) {
     Py_DECREF(m);
     Py_XDECREF(t1);
     Py_XDECREF(t2);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B039 / B040 ---------------------------------------------------------------------- */
@@ -304,7 +234,7 @@ static void test_B039(void) {
     CHECK(r == Py_None);
     Py_XDECREF(r);
     CHECK_NO_EXC();
-    end_of_test();
+    check_main_alone();
 }
 
 /* B040: `schedule_remove("w")` from main with nothing else runnable returns `"w"`
@@ -324,7 +254,7 @@ static void test_B040(void) {
     Py_DECREF(m);
     CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
     Py_DECREF(w);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B041 ----------------------------------------------------------------------------- */
@@ -370,7 +300,7 @@ static void test_B041(void) {
     Py_XDECREF(t1);
     Py_XDECREF(t2);
     Py_XDECREF(ch);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B042 ----------------------------------------------------------------------------- */
@@ -492,7 +422,7 @@ static void test_B042(void) {
     CHECK_LOG("got:X cur got:Z2");
     CHECK_EQ_INT(attr_bool(t, "alive"), 0);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B043 ----------------------------------------------------------------------------- */
@@ -521,7 +451,7 @@ static void test_B043(void) {
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     CHECK_EQ_INT(attr_bool(t, "alive"), 0);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B044 / B045 ---------------------------------------------------------------------- */
@@ -571,7 +501,7 @@ static void test_B044(void) {
     CHECK_LOG("X:start foo prev.scheduled=1 X:resumed");
     CHECK_EQ_INT(PyTasklet_Alive(x), 0);
     Py_XDECREF(x);
-    end_of_test();
+    check_main_alone();
 }
 
 /* B045: The same with `schedule_remove()`. foo sees `previous.scheduled == False`, calls
@@ -583,7 +513,7 @@ static void test_B045(void) {
     CHECK_LOG("X:start foo prev.scheduled=0 inserted:prev.scheduled=1 X:resumed");
     CHECK_EQ_INT(PyTasklet_Alive(x), 0);
     Py_XDECREF(x);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B046 ----------------------------------------------------------------------------- */
@@ -611,7 +541,7 @@ static void test_B046(void) {
     run_all();
     CHECK_LOG("2 0 1");
     for (int i = 0; i < 3; i++) Py_XDECREF(t[i]);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B047 / B048 / B049 --------------------------------------------------------------- */
@@ -633,7 +563,7 @@ static void test_B047(void) {
     Py_XDECREF(t1);
     Py_XDECREF(t2);
     Py_XDECREF(t3);
-    end_of_test();
+    check_main_alone();
 }
 
 /* B048: a, b, c are scheduled, then `b.remove(); b.run()`. Only `b` runs and main resumes.
@@ -670,7 +600,7 @@ static void test_B048(void) {
     CHECK_LOG("b main a");
     Py_XDECREF(a);
     Py_XDECREF(b);
-    end_of_test();
+    check_main_alone();
 }
 
 static int b049_flag;
@@ -693,7 +623,7 @@ static void test_B049(void) {
     CHECK_EQ_INT(b049_flag, 1);
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B050 / B051 / B052 / B053 -------------------------------------------------------- */
@@ -725,7 +655,7 @@ static void test_B050(void) {
     CHECK_LOG("mp=1 ms=0 rc=1 rc=2 t:end main");
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* B051: `current.switch()` with nothing else runnable is a no-op, even twice.
@@ -756,7 +686,7 @@ static void test_B051(void) {
     CHECK_EQ_INT(PyTasklet_Alive(o), 0);
     Py_XDECREF(o);
     Py_XDECREF(cur);
-    end_of_test();
+    check_main_alone();
 }
 
 /* B052: `t.bind(args=())` makes t paused; `t.switch()` runs it. (Main is then paused; when
@@ -775,7 +705,7 @@ static void test_B052(void) {
     CHECK_LOG("t");
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* B053: `t.switch()` to a blocked tasklet raises `RuntimeError` matching "blocked" and t
@@ -800,7 +730,7 @@ static void test_B053(void) {
     CHECK_EQ_INT(PyTasklet_Alive(t), 0);
     Py_XDECREF(t);
     Py_XDECREF(ch);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B054 ----------------------------------------------------------------------------- */
@@ -844,22 +774,13 @@ static void test_B054(void) {
     PyTaskletObject *m = get_main();
     CHECK_EQ_INT(PyTasklet_Scheduled(m), 1);
     Py_DECREF(m);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */
 
 /* SPEC §2: NULL or a wrong-type pointer gives the failure value and SystemError /
- * TypeError naming the function, never a crash. */
-static void check_bad_task_int(int (*fn)(PyTaskletObject *), const char *name) {
-    PyObject *notask = PyUnicode_FromString("not a tasklet");
-    CHECK_EQ_INT(fn(NULL), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_SystemError, name)) fprintf(stderr, "    (%s(NULL))\n", name);
-    CHECK_EQ_INT(fn(T(notask)), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_TypeError, name)) fprintf(stderr, "    (%s(str))\n", name);
-    Py_DECREF(notask);
-}
-
+ * TypeError naming the function, never a crash (check_bad_task_int). */
 static void test_bad_input(void) {
     log_reset();
     check_bad_task_int(PyTasklet_Run, "PyTasklet_Run");
@@ -908,7 +829,7 @@ static void test_bad_input(void) {
     CHECK_EQ_INT(PyChannel_Send(NULL, Py_None), -1);
     CHECK_EXC_CONTAINS(PyExc_SystemError, "PyChannel_Send");
     Py_DECREF(notask);
-    end_of_test();
+    check_main_alone();
 }
 
 int main(void) {

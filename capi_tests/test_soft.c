@@ -33,41 +33,16 @@
 
 #include "tasklet_util.h"
 
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
-#define T(o) ((PyTaskletObject *)(o))
 #define TOKEN ((PyObject *)Py_UnwindToken)
 #define DECL PyStacklessFunctionDeclarationObject
-#define S(s) PyUnicode_FromString(s)
-#define L(n) PyLong_FromLong(n)
 
 static int g_soft; /* soft switching is enabled in this pass */
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
-/* A tuple of `n` items, stealing each (NULL items are a failure of the caller). */
-static PyObject *tuple_steal(int n, ...) {
-    va_list ap;
-    va_start(ap, n);
-    PyObject *t = PyTuple_New(n);
-    for (int i = 0; i < n; i++) {
-        PyObject *item = va_arg(ap, PyObject *);
-        if (t != NULL) PyTuple_SetItem(t, i, item);
-        else Py_XDECREF(item);
-    }
-    va_end(ap);
-    return t;
-}
-
-/* For checks that expect NULL: releases an unexpected result. */
-static int fails(PyObject *r) {
+/* fails() of tasklet_util.h for calls that may return the unwind token (`_nr` calls, calls
+ * with the stackless flag): an unexpected result is released unless it is the token. */
+static int fails_nr(PyObject *r) {
     if (r != NULL && r != TOKEN) Py_DECREF(r);
     return r == NULL;
 }
@@ -79,11 +54,9 @@ static void release(PyObject *r) {
 
 static long long_of(PyObject *o) { return o != NULL && PyLong_Check(o) ? PyLong_AsLong(o) : -999; }
 
-static PyTaskletObject *current(void) { return T(PyStackless_GetCurrent()); }
-
 /* The nesting level of the running tasklet. */
 static int current_nesting(void) {
-    PyTaskletObject *c = current();
+    PyTaskletObject *c = get_current();
     int n = PyTasklet_GetNestingLevel(c);
     Py_DECREF(c);
     return n;
@@ -113,9 +86,7 @@ static const char *pending_name(void) {
 
 /* Every test ends with no pending exception and only main runnable. */
 static void end_test(void) {
-    CHECK_NO_EXC();
-    PyErr_Clear();
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
+    check_idle();
     CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
 }
 
@@ -363,11 +334,11 @@ static void test_protocol_flag(void) {
 
         /* A failing protocol-aware call consumes the flag too. */
         STACKLESS_PROMOTE_ALL();
-        CHECK(fails(PyStackless_CallFunction(NULL, Py_None, NULL, NULL, NULL, 0, NULL)));
+        CHECK(fails_nr(PyStackless_CallFunction(NULL, Py_None, NULL, NULL, NULL, 0, NULL)));
         CHECK_EXC_CONTAINS(PyExc_SystemError, "PyStackless_CallFunction");
         CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
         STACKLESS_PROMOTE_ALL();
-        CHECK(fails(PyChannel_Receive(NULL)));
+        CHECK(fails_nr(PyChannel_Receive(NULL)));
         CHECK_EXC_CONTAINS(PyExc_SystemError, "PyChannel_Receive");
         CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
         STACKLESS_PROMOTE_ALL();
@@ -457,7 +428,7 @@ static void test_declarations(void) {
     /* A NULL arg means "an exception is pending": the function gets NULL with it. */
     memset(&g_seen, 0, sizeof g_seen);
     PyErr_SetString(PyExc_KeyError, "pending");
-    CHECK(fails(PyStackless_CallFunction(&inspect_decl, NULL, NULL, NULL, NULL, 0, NULL)));
+    CHECK(fails_nr(PyStackless_CallFunction(&inspect_decl, NULL, NULL, NULL, NULL, 0, NULL)));
     CHECK_EQ_INT(g_seen.calls, 1);
     CHECK(g_seen.retval == NULL);
     CHECK_EQ_INT(g_seen.exc_pending, 1);
@@ -1338,7 +1309,7 @@ static void pref_case(const char *id, char first, int pref, int sched_all, int f
     PyChannel_SetPreference(ch, pref);
     PyChannel_SetScheduleAll(ch, sched_all);
     run_all();
-    if (strcmp(logged(), want) != 0)
+    if (strcmp(tu_log, want) != 0)
         fprintf(stderr, "    in %s with %s, soft %d\n", id, flavour_names[flavour], g_soft);
     CHECK_LOG(want);
     CHECK_EQ_INT(PyTasklet_Alive(r), 0);
@@ -1515,7 +1486,7 @@ static PyObject *script_ssf(PyObject *retval, long *step, PyObject **ob1, PyObje
             case OP_RETURN: *step = len; return Py_NewRef(a1);
             case OP_DEPTH: {
                 char buf[80];
-                PyTaskletObject *c = current();
+                PyTaskletObject *c = get_current();
                 snprintf(buf, sizeof buf, "%s:depth %d", name, PyTasklet_GetRecursionDepth(c));
                 Py_DECREF(c);
                 log_event(buf);
@@ -1827,7 +1798,7 @@ static int sched_hook(PyTaskletObject *prev, PyTaskletObject *next) {
     char buf[64];
     snprintf(buf, sizeof buf, "%s->%s", task_label(prev), task_label(next));
     log_event(buf);
-    PyTaskletObject *c = current(); /* the callback runs with current still prev */
+    PyTaskletObject *c = get_current(); /* the callback runs with current still prev */
     g_hook_current_ok += c == prev;
     Py_DECREF(c);
     return 0;
@@ -1898,9 +1869,9 @@ static PyObject *body_pending(PyObject *self, PyObject *args) {
         log_event("B:hard");
         return r;
     }
-    CHECK(fails(PyStackless_Schedule(Py_None, 0)));
+    CHECK(fails_nr(PyStackless_Schedule(Py_None, 0)));
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
-    CHECK(fails(PyStackless_Schedule_nr(Py_None, 0)));
+    CHECK(fails_nr(PyStackless_Schedule_nr(Py_None, 0)));
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
     PyObject *v = L(1);
     CHECK_EQ_INT(PyChannel_Send(g_ch, v), -1);
@@ -1908,9 +1879,9 @@ static PyObject *body_pending(PyObject *self, PyObject *args) {
     CHECK_EQ_INT(PyChannel_Send_nr(g_ch, v), -1);
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
     Py_DECREF(v);
-    CHECK(fails(PyChannel_Receive(g_ch)));
+    CHECK(fails_nr(PyChannel_Receive(g_ch)));
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
-    CHECK(fails(PyChannel_Receive_nr(g_ch)));
+    CHECK(fails_nr(PyChannel_Receive_nr(g_ch)));
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
     CHECK_EQ_INT(PyTasklet_Run(g_other), -1);
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
@@ -1922,13 +1893,13 @@ static PyObject *body_pending(PyObject *self, PyObject *args) {
     CHECK_EQ_INT(PyTasklet_Throw(g_other, 0, exc, NULL, NULL), -1);
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
     Py_XDECREF(exc);
-    CHECK(fails(PyStackless_RunWatchdog(0)));
+    CHECK(fails_nr(PyStackless_RunWatchdog(0)));
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
     /* A stackless PyStackless_CallFunction would push a frame: refused as well. (Known
      * failure at the time of writing: it returns the token and pushes the frame onto the
      * tasklet switched to, which then runs trivial_ssf after its own body.) */
     STACKLESS_PROMOTE_ALL();
-    CHECK(fails(PyStackless_CallFunction(&trivial_decl, Py_None, NULL, NULL, NULL, 0, NULL)));
+    CHECK(fails_nr(PyStackless_CallFunction(&trivial_decl, Py_None, NULL, NULL, NULL, 0, NULL)));
     CHECK_EXC(PyExc_SystemError, PENDING_MSG);
     CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
     log_event("B:refused");
@@ -1984,7 +1955,7 @@ static void test_pending_switch(void) {
 
     log_reset();
     PyTaskletObject *f = spawn(&def_false_token, NULL);
-    CHECK(fails(PyStackless_RunWatchdog(0)));
+    CHECK(fails_nr(PyStackless_RunWatchdog(0)));
     CHECK_EXC(PyExc_SystemError,
               "a function returned Py_UnwindToken although no soft switch happened");
     CHECK_LOG("F:start");

@@ -46,11 +46,6 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int under_valgrind(void) {
-    const char *p = getenv("LD_PRELOAD");
-    return p != NULL && strstr(p, "vgpreload") != NULL;
-}
-
 /* Soft: the receive is the body's tail call; the received value ends the tasklet. */
 static PyObject *body_soft(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
@@ -145,7 +140,7 @@ static double block_all(PyMethodDef *def, long n, const char *kind, int soft) {
 }
 
 int main(void) {
-    int vg = under_valgrind();
+    int vg = running_on_valgrind();
     long n_soft = vg ? 2000 : 1000000, n_hard = vg ? 200 : 10000;
 
     /* Warm up: main, a runner stack, the allocator. */

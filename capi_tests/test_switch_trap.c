@@ -8,68 +8,9 @@
  * PyStackless_Schedule(x, 1); `stackless.run()` PyStackless_RunWatchdog(0); `c.send_throw(E)`
  * PyChannel_SendThrow(c, E, NULL, NULL).
  * Rows run with soft switching enabled and disabled. */
-#include <stdarg.h>
-
 #include "tasklet_util.h"
 
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
-#define T(o) ((PyTaskletObject *)(o))
-#define CH(o) ((PyChannelObject *)(o))
-
 /* ---- small helpers ------------------------------------------------------------------- */
-
-/* The variadic helpers of the object model (Py_BuildValue, PyArg_ParseTuple) are not
- * available in this build yet, so tuples are built by hand. */
-static PyObject *tuple_steal(int n, ...) {
-    va_list ap;
-    va_start(ap, n);
-    PyObject *t = PyTuple_New(n);
-    for (int i = 0; i < n; i++) {
-        PyObject *item = va_arg(ap, PyObject *);
-        if (t != NULL) PyTuple_SetItem(t, i, item);
-        else Py_XDECREF(item);
-    }
-    va_end(ap);
-    return t;
-}
-#define L(n) PyLong_FromLong(n)
-#define O(o) Py_NewRef((PyObject *)(o))
-
-static PyTaskletObject *get_main(void) { return T(PyStackless_GetMain()); }
-static PyTaskletObject *get_current(void) { return T(PyStackless_GetCurrent()); }
-
-/* For checks that expect NULL: releases an unexpected result. */
-static int fails(void *r) {
-    Py_XDECREF((PyObject *)r);
-    return r == NULL;
-}
-
-static int attr_bool(PyTaskletObject *t, const char *name) {
-    PyObject *v = PyObject_GetAttrString((PyObject *)t, name);
-    if (v == NULL) {
-        PyErr_Clear();
-        return -1;
-    }
-    int r = v == Py_True ? 1 : v == Py_False ? 0 : -1;
-    Py_DECREF(v);
-    return r;
-}
-
-static PyObject *call_method0(PyTaskletObject *t, const char *name) {
-    PyObject *m = PyObject_GetAttrString((PyObject *)t, name);
-    if (m == NULL) return NULL;
-    PyObject *r = PyObject_CallNoArgs(m);
-    Py_DECREF(m);
-    return r;
-}
 
 /* t.<name>(arg) (arg borrowed). */
 static PyObject *call_method1(PyTaskletObject *t, const char *name, PyObject *arg) {
@@ -92,22 +33,12 @@ static int main_scheduled(void) {
 
 static void end_of_test(void) {
     CHECK_EQ_INT(PyStackless_AdjustSwitchTrap(0), 0);
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
-    CHECK_NO_EXC();
-    PyObject *cur = PyStackless_GetCurrent();
-    CHECK(cur != NULL && PyTasklet_IsMain(T(cur)) == 1);
-    Py_XDECREF(cur);
+    check_main_alone();
 }
 
-/* Makes `t` dead if a failed check left it alive (teardown stays clean). */
-static void finish(PyTaskletObject *t) {
-    if (t != NULL && PyTasklet_Alive(t) == 1) {
-        if (PyTasklet_Kill(t) < 0) PyErr_Clear();
-    }
-}
-
-/* Logs "<prefix><exception type name>" for the pending exception and clears it. */
-static void log_exc(const char *prefix) {
+/* Logs "<prefix><exception type name>" for the pending exception and clears it (unlike
+ * log_exc of tasklet_util.h: no ':', the short type name, the exception is taken). */
+static void log_exc_clear(const char *prefix) {
     PyObject *exc = PyErr_GetRaisedException();
     char buf[128];
     snprintf(buf, sizeof buf, "%s%s", prefix, exc ? PyType_GetTpName(Py_TYPE(exc)) : "none");
@@ -149,7 +80,7 @@ static PyObject *receiver(PyObject *self, PyObject *args) {
             log_event("recv:TaskletExit");
             return NULL;
         }
-        log_exc("recv:");
+        log_exc_clear("recv:");
         Py_RETURN_NONE;
     }
     PyObject *s = PyObject_Str(v);
@@ -766,15 +697,6 @@ static void test_B117(void) {
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */
-
-static void check_bad_task_int(int (*fn)(PyTaskletObject *), const char *name) {
-    PyObject *notask = PyUnicode_FromString("not a tasklet");
-    CHECK_EQ_INT(fn(NULL), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_SystemError, name)) fprintf(stderr, "    (%s(NULL))\n", name);
-    CHECK_EQ_INT(fn(T(notask)), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_TypeError, name)) fprintf(stderr, "    (%s(str))\n", name);
-    Py_DECREF(notask);
-}
 
 static void test_bad_input(void) {
     log_reset();

@@ -14,63 +14,12 @@
  * and is not restorable; a `_nr` call in tail position of a body switches soft when soft
  * switching is enabled). Rows run with soft switching enabled and disabled. */
 #include <pthread.h>
-#include <stdarg.h>
 
 #include "tasklet_util.h"
-
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
-#define T(o) ((PyTaskletObject *)(o))
 
 static int soft_mode;
 
 /* ---- small helpers ------------------------------------------------------------------- */
-
-/* The variadic helpers of the object model (Py_BuildValue, PyArg_ParseTuple) are not
- * available in this build yet, so tuples are built and read by hand. */
-static PyObject *tuple_steal(int n, ...) {
-    va_list ap;
-    va_start(ap, n);
-    PyObject *t = PyTuple_New(n);
-    for (int i = 0; i < n; i++) {
-        PyObject *item = va_arg(ap, PyObject *);
-        if (t != NULL) PyTuple_SetItem(t, i, item);
-        else Py_XDECREF(item);
-    }
-    va_end(ap);
-    return t;
-}
-#define S(s) PyUnicode_FromString(s)
-#define L(n) PyLong_FromLong(n)
-#define O(o) Py_NewRef((PyObject *)(o))
-
-static PyTaskletObject *get_main(void) { return T(PyStackless_GetMain()); }
-static PyTaskletObject *get_current(void) { return T(PyStackless_GetCurrent()); }
-
-/* For checks that expect NULL: releases an unexpected result. */
-static int fails(void *r) {
-    Py_XDECREF((PyObject *)r);
-    return r == NULL;
-}
-
-/* Bool attribute through the Python-level face: 1/0, or -1 (error or not a bool). */
-static int attr_bool(PyTaskletObject *t, const char *name) {
-    PyObject *v = PyObject_GetAttrString((PyObject *)t, name);
-    if (v == NULL) {
-        PyErr_Clear();
-        return -1;
-    }
-    int r = v == Py_True ? 1 : v == Py_False ? 0 : -1;
-    Py_DECREF(v);
-    return r;
-}
 
 /* Int attribute through the Python-level face, or -1000 on error. */
 static long attr_long(PyTaskletObject *t, const char *name) {
@@ -81,15 +30,6 @@ static long attr_long(PyTaskletObject *t, const char *name) {
     }
     long r = PyLong_Check(v) ? PyLong_AsLong(v) : -1000;
     Py_DECREF(v);
-    return r;
-}
-
-/* t.<name>() through PyObject_GetAttrString + PyObject_CallNoArgs. */
-static PyObject *call_method0(PyTaskletObject *t, const char *name) {
-    PyObject *m = PyObject_GetAttrString((PyObject *)t, name);
-    if (m == NULL) return NULL;
-    PyObject *r = PyObject_CallNoArgs(m);
-    Py_DECREF(m);
     return r;
 }
 
@@ -133,21 +73,6 @@ static int has_no_frame(PyTaskletObject *t) {
     PyObject *f = PyTasklet_GetFrame(t);
     Py_XDECREF(f);
     return f == NULL && !PyErr_Occurred();
-}
-
-static void end_of_test(void) {
-    CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
-    CHECK_NO_EXC();
-    PyObject *cur = PyStackless_GetCurrent();
-    CHECK(cur != NULL && PyTasklet_IsMain(T(cur)) == 1);
-    Py_XDECREF(cur);
-}
-
-/* Makes `t` dead if a failed check left it alive (teardown stays clean). */
-static void finish(PyTaskletObject *t) {
-    if (t != NULL && PyTasklet_Alive(t) == 1) {
-        if (PyTasklet_Kill(t) < 0) PyErr_Clear();
-    }
 }
 
 /* ---- tasklet bodies ------------------------------------------------------------------- */
@@ -233,7 +158,7 @@ static void test_B055(void) {
     CHECK_STATE(t, 0, 0, 0, 0);
     CHECK_LOG("t");
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B056 ----------------------------------------------------------------------------- */
@@ -274,7 +199,7 @@ static void test_B056(void) {
     finish(t);
     Py_XDECREF(t);
     Py_XDECREF(ch);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B057 ----------------------------------------------------------------------------- */
@@ -313,7 +238,7 @@ static void test_B057(void) {
     run_all();
     CHECK_LOG("The current tasklet cannot be removed.");
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B058 ----------------------------------------------------------------------------- */
@@ -372,7 +297,7 @@ static void test_B058(void) {
     Py_XDECREF(u);
     Py_XDECREF(p);
     Py_DECREF(f);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B059 ----------------------------------------------------------------------------- */
@@ -409,7 +334,7 @@ static void test_B059(void) {
     CHECK_EQ_INT(PyStackless_GetRunCount(), 1);
     Py_XDECREF(t);
     Py_XDECREF(t2);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B060 ----------------------------------------------------------------------------- */
@@ -483,7 +408,7 @@ static void test_B060(void) {
     CHECK_STATE(t, 0, 0, 0, 0);
     finish(t);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B061 ----------------------------------------------------------------------------- */
@@ -507,7 +432,7 @@ static void test_B061(void) {
     CHECK_EXC_CONTAINS(PyExc_TypeError, "callable");
     Py_DECREF(three);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B062 ----------------------------------------------------------------------------- */
@@ -558,7 +483,7 @@ static void test_B062(void) {
     CHECK_LOG("soft:start");
     finish(t);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B063 ----------------------------------------------------------------------------- */
@@ -646,7 +571,7 @@ static void test_B063(void) {
     Py_DECREF(t);
     CHECK_LOG("task:start task:finally");
     CHECK_NO_EXC();
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B064 ----------------------------------------------------------------------------- */
@@ -669,7 +594,7 @@ static void test_B064(void) {
     CHECK_LOG("");
     Py_DECREF(f);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B065 ----------------------------------------------------------------------------- */
@@ -760,7 +685,7 @@ static void test_B065(void) {
     finish(t);
     Py_XDECREF(t);
     Py_DECREF(f);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B066 ----------------------------------------------------------------------------- */
@@ -810,7 +735,7 @@ static void test_B066(void) {
     run_all();
     CHECK_LOG("can't unbind the main tasklet");
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B067 ----------------------------------------------------------------------------- */
@@ -912,7 +837,7 @@ static void test_B067(void) {
     PyTaskletObject *m = get_main();
     CHECK_EQ_INT(PyTasklet_GetNestingLevel(m), 0);
     Py_DECREF(m);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B068 ----------------------------------------------------------------------------- */
@@ -978,7 +903,7 @@ static void test_B068(void) {
     Py_DECREF(f);
     Py_XDECREF(t);
     Py_DECREF(empty);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- B069 ----------------------------------------------------------------------------- */
@@ -1028,7 +953,7 @@ static void test_B069(void) {
     CHECK_EQ_INT(PyTasklet_GetRecursionDepth(t), 0);
     finish(t);
     Py_XDECREF(t);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- attributes ----------------------------------------------------------------------- */
@@ -1078,19 +1003,10 @@ static void test_attributes(void) {
     Py_XDECREF(n);
     Py_XDECREF(t);
     Py_DECREF(m);
-    end_of_test();
+    check_main_alone();
 }
 
 /* ---- bad input ------------------------------------------------------------------------ */
-
-static void check_bad_task_int(int (*fn)(PyTaskletObject *), const char *name) {
-    PyObject *notask = S("not a tasklet");
-    CHECK_EQ_INT(fn(NULL), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_SystemError, name)) fprintf(stderr, "    (%s(NULL))\n", name);
-    CHECK_EQ_INT(fn(T(notask)), -1);
-    if (!CHECK_EXC_CONTAINS(PyExc_TypeError, name)) fprintf(stderr, "    (%s(str))\n", name);
-    Py_DECREF(notask);
-}
 
 static void test_bad_input(void) {
     log_reset();
@@ -1162,7 +1078,7 @@ static void test_bad_input(void) {
     Py_DECREF(f);
     Py_DECREF(empty);
     Py_DECREF(notask);
-    end_of_test();
+    check_main_alone();
 }
 
 int main(void) {

@@ -34,11 +34,6 @@ static PyMethodDef blocker_def = {"blocker", blocker, METH_NOARGS, NULL};
 
 /* Valgrind cannot track 100,000 separate mappings (VG_N_SEGMENTS), so under valgrind the
  * scale test runs with fewer tasklets; it still exercises every path. */
-static int running_on_valgrind(void) {
-    const char *p = getenv("LD_PRELOAD");
-    return p != NULL && strstr(p, "vgpreload") != NULL;
-}
-
 static void test_many_blocked(void) {
     const int N = running_on_valgrind() ? 2000 : 100000;
     chan = PyChannel_New(NULL);

@@ -11,28 +11,8 @@
 
 #include "check.h"
 
-/* ISO C has no conversion between function and object pointers; PyType_Slot.pfunc is a
- * void * as in CPython, so go through a union (what -Wpedantic accepts). */
-typedef void (*any_fn)(void);
-static void *slot_fn(any_fn f) {
-    union {
-        any_fn f;
-        void *p;
-    } u;
-    u.f = f;
-    return u.p;
-}
-#define SLOT_FN(f) slot_fn((any_fn)(f))
-
 /* Py_tp_dealloc: a CPython slot that libstackless does not support. */
 #define SLOT_TP_DEALLOC 52
-
-#define CHECK_REPR(o, want) \
-    do { \
-        PyObject *check_repr_ = PyObject_Repr(o); \
-        CHECK_OBJ_STR(check_repr_, want); \
-        Py_XDECREF(check_repr_); \
-    } while (0)
 
 /* Finalizer log: which finalizers ran, in order. */
 static char fin_log[256];

@@ -9,35 +9,7 @@
  * an exception set. */
 #include "tasklet_util.h"
 
-/* gcc -O3 may specialise check.h's check_str_impl for the 8 KiB tu_log and then trip
- * -Werror=format-truncation on its 512-byte message buffer; hand it the log through an
- * opaque pointer. */
-static const char *log_text(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) check_str_impl(__FILE__, __LINE__, "tu_log", log_text(), (want))
-
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static PyObject *tuple1(PyObject *o) {
-    PyObject *t = PyTuple_New(1);
-    PyTuple_SetItem(t, 0, Py_NewRef(o));
-    return t;
-}
-
-static PyTaskletObject *spawn_ch(PyMethodDef *def, PyChannelObject *ch) {
-    return spawn(def, tuple1((PyObject *)ch));
-}
-
-static void log_exc(const char *prefix) {
-    char buf[128];
-    PyObject *t = PyErr_Occurred();
-    snprintf(buf, sizeof buf, "%s:%s", prefix,
-             t ? check_type_name((PyTypeObject *)t) : "none");
-    log_event(buf);
-}
 
 /* What the error handler saw. */
 static int g_handler_calls = 0;

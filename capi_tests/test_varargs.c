@@ -15,7 +15,8 @@
 
 /* ----- helpers --------------------------------------------------------------------- */
 
-/* repr(o) equals want; releases o (NULL counts as a failure). */
+/* repr(o) equals want; releases o (NULL counts as a failure): CHECK_REPR of check.h for a
+ * new reference. */
 static int check_repr_impl(const char *file, int line, const char *expr, PyObject *o,
                            const char *want) {
     if (o == NULL) return check_fail(file, line, expr);
@@ -25,7 +26,7 @@ static int check_repr_impl(const char *file, int line, const char *expr, PyObjec
     Py_DECREF(o);
     return ok;
 }
-#define CHECK_REPR(o, want) check_repr_impl(__FILE__, __LINE__, #o, (o), (want))
+#define CHECK_REPR_STEAL(o, want) check_repr_impl(__FILE__, __LINE__, #o, (o), (want))
 
 /* o is a str whose text equals want; releases o. */
 static int check_text_impl(const char *file, int line, const char *expr, PyObject *o,
@@ -417,7 +418,7 @@ static void test_err_format(void) {
     PyObject *exc = PyErr_GetRaisedException();
     CHECK(exc != NULL);
     if (exc) {
-        CHECK_REPR(PyException_GetArgs(exc), "('just text',)");
+        CHECK_REPR_STEAL(PyException_GetArgs(exc), "('just text',)");
         Py_DECREF(exc);
     }
 
@@ -471,56 +472,59 @@ static void test_build_value(void) {
     /* Shapes: none, one value, several (a tuple), nested. */
     CHECK(Py_BuildValue("") == Py_None);
     Py_DECREF(Py_None);
-    CHECK_REPR(Py_BuildValue(" ,:\t;"), "None");
-    CHECK_REPR(Py_BuildValue("i", 5), "5");
+    CHECK_REPR_STEAL(Py_BuildValue(" ,:\t;"), "None");
+    CHECK_REPR_STEAL(Py_BuildValue("i", 5), "5");
     PyObject *v = Py_BuildValue("(is)", 5, "five");
     CHECK_OBJ_STR(v, "(5, 'five')");
     Py_XDECREF(v);
-    CHECK_REPR(Py_BuildValue("ii", 1, 2), "(1, 2)");
-    CHECK_REPR(Py_BuildValue("i, i: i", 1, 2, 3), "(1, 2, 3)");
-    CHECK_REPR(Py_BuildValue("(i)", 1), "(1,)");
-    CHECK_REPR(Py_BuildValue("()"), "()");
-    CHECK_REPR(Py_BuildValue("(())"), "((),)");
-    CHECK_REPR(Py_BuildValue("((ii)(s))", 1, 2, "x"), "((1, 2), ('x',))");
-    CHECK_REPR(Py_BuildValue("{}"), "{}");
-    CHECK_REPR(Py_BuildValue("{s:i,s:(ii)}", "a", 1, "b", 2, 3), "{'a': 1, 'b': (2, 3)}");
-    CHECK_REPR(Py_BuildValue("{i:s}", 1, "one"), "{1: 'one'}");
-    CHECK_REPR(Py_BuildValue("iiiiiiiiiiiiiiiiiiii", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-                             14, 15, 16, 17, 18, 19, 20),
-               "(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)");
+    CHECK_REPR_STEAL(Py_BuildValue("ii", 1, 2), "(1, 2)");
+    CHECK_REPR_STEAL(Py_BuildValue("i, i: i", 1, 2, 3), "(1, 2, 3)");
+    CHECK_REPR_STEAL(Py_BuildValue("(i)", 1), "(1,)");
+    CHECK_REPR_STEAL(Py_BuildValue("()"), "()");
+    CHECK_REPR_STEAL(Py_BuildValue("(())"), "((),)");
+    CHECK_REPR_STEAL(Py_BuildValue("((ii)(s))", 1, 2, "x"), "((1, 2), ('x',))");
+    CHECK_REPR_STEAL(Py_BuildValue("{}"), "{}");
+    CHECK_REPR_STEAL(Py_BuildValue("{s:i,s:(ii)}", "a", 1, "b", 2, 3), "{'a': 1, 'b': (2, 3)}");
+    CHECK_REPR_STEAL(Py_BuildValue("{i:s}", 1, "one"), "{1: 'one'}");
+    CHECK_REPR_STEAL(Py_BuildValue("iiiiiiiiiiiiiiiiiiii", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                   13, 14, 15, 16, 17, 18, 19, 20),
+                     "(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20)");
 
     /* Integer units. */
-    CHECK_REPR(Py_BuildValue("(bBhi)", -1, 255, -300, INT_MIN), "(-1, 255, -300, -2147483648)");
-    CHECK_REPR(Py_BuildValue("(HI)", 65535, UINT_MAX), "(65535, 4294967295)");
-    CHECK_REPR(Py_BuildValue("(lLn)", LONG_MIN, LLONG_MAX, (Py_ssize_t)-1),
-               "(-9223372036854775808, 9223372036854775807, -1)");
-    CHECK_REPR(Py_BuildValue("(kK)", 42UL, 9223372036854775807ULL), "(42, 9223372036854775807)");
+    CHECK_REPR_STEAL(Py_BuildValue("(bBhi)", -1, 255, -300, INT_MIN),
+                     "(-1, 255, -300, -2147483648)");
+    CHECK_REPR_STEAL(Py_BuildValue("(HI)", 65535, UINT_MAX), "(65535, 4294967295)");
+    CHECK_REPR_STEAL(Py_BuildValue("(lLn)", LONG_MIN, LLONG_MAX, (Py_ssize_t)-1),
+                     "(-9223372036854775808, 9223372036854775807, -1)");
+    CHECK_REPR_STEAL(Py_BuildValue("(kK)", 42UL, 9223372036854775807ULL),
+                     "(42, 9223372036854775807)");
     CHECK_FAILS(Py_BuildValue("K", ULLONG_MAX), PyExc_OverflowError, NULL);
     CHECK_FAILS(Py_BuildValue("k", ULONG_MAX), PyExc_OverflowError, NULL);
 
     /* Characters. */
-    CHECK_REPR(Py_BuildValue("c", 'z'), "b'z'");
-    CHECK_REPR(Py_BuildValue("C", 0xE9), "'\xC3\xA9'");
-    CHECK_REPR(Py_BuildValue("C", 'A'), "'A'");
+    CHECK_REPR_STEAL(Py_BuildValue("c", 'z'), "b'z'");
+    CHECK_REPR_STEAL(Py_BuildValue("C", 0xE9), "'\xC3\xA9'");
+    CHECK_REPR_STEAL(Py_BuildValue("C", 'A'), "'A'");
     CHECK_FAILS(Py_BuildValue("C", 0x110000), PyExc_ValueError,
                 "chr() arg not in range(0x110000)");
     CHECK_FAILS(Py_BuildValue("C", -1), PyExc_ValueError, "chr() arg not in range(0x110000)");
     CHECK_FAILS_CONTAINS(Py_BuildValue("C", 0xDC00), PyExc_ValueError, "surrogate");
 
     /* Strings and bytes; NULL gives None; '#' lengths are Py_ssize_t (-1: strlen). */
-    CHECK_REPR(Py_BuildValue("s", "hello"), "'hello'");
-    CHECK_REPR(Py_BuildValue("(szU)", "a", "b", "c"), "('a', 'b', 'c')");
-    CHECK_REPR(Py_BuildValue("(szUy)", (char *)NULL, (char *)NULL, (char *)NULL, (char *)NULL),
-               "(None, None, None, None)");
-    CHECK_REPR(Py_BuildValue("s#", "abcdef", (Py_ssize_t)3), "'abc'");
-    CHECK_REPR(Py_BuildValue("s#", "abc", (Py_ssize_t)-1), "'abc'");
-    CHECK_REPR(Py_BuildValue("s#", "a\0b", (Py_ssize_t)3), "'a\\x00b'");
-    CHECK_REPR(Py_BuildValue("z#", (char *)NULL, (Py_ssize_t)5), "None");
-    CHECK_REPR(Py_BuildValue("U#", "xyz", (Py_ssize_t)2), "'xy'");
-    CHECK_REPR(Py_BuildValue("y", "bytes"), "b'bytes'");
-    CHECK_REPR(Py_BuildValue("y#", "a\0b", (Py_ssize_t)3), "b'a\\x00b'");
-    CHECK_REPR(Py_BuildValue("y#", (char *)NULL, (Py_ssize_t)3), "None");
-    CHECK_REPR(Py_BuildValue("(s#i)", "ab", (Py_ssize_t)2, 7), "('ab', 7)");
+    CHECK_REPR_STEAL(Py_BuildValue("s", "hello"), "'hello'");
+    CHECK_REPR_STEAL(Py_BuildValue("(szU)", "a", "b", "c"), "('a', 'b', 'c')");
+    CHECK_REPR_STEAL(Py_BuildValue("(szUy)", (char *)NULL, (char *)NULL, (char *)NULL,
+                                   (char *)NULL),
+                     "(None, None, None, None)");
+    CHECK_REPR_STEAL(Py_BuildValue("s#", "abcdef", (Py_ssize_t)3), "'abc'");
+    CHECK_REPR_STEAL(Py_BuildValue("s#", "abc", (Py_ssize_t)-1), "'abc'");
+    CHECK_REPR_STEAL(Py_BuildValue("s#", "a\0b", (Py_ssize_t)3), "'a\\x00b'");
+    CHECK_REPR_STEAL(Py_BuildValue("z#", (char *)NULL, (Py_ssize_t)5), "None");
+    CHECK_REPR_STEAL(Py_BuildValue("U#", "xyz", (Py_ssize_t)2), "'xy'");
+    CHECK_REPR_STEAL(Py_BuildValue("y", "bytes"), "b'bytes'");
+    CHECK_REPR_STEAL(Py_BuildValue("y#", "a\0b", (Py_ssize_t)3), "b'a\\x00b'");
+    CHECK_REPR_STEAL(Py_BuildValue("y#", (char *)NULL, (Py_ssize_t)3), "None");
+    CHECK_REPR_STEAL(Py_BuildValue("(s#i)", "ab", (Py_ssize_t)2, 7), "('ab', 7)");
     CHECK_FAILS(Py_BuildValue("s", "bad \xFF utf-8"), PyExc_ValueError, NULL);
     CHECK_FAILS(Py_BuildValue("s#", "\xC3\xA9", (Py_ssize_t)1), PyExc_ValueError, NULL);
 
@@ -533,7 +537,7 @@ static void test_build_value(void) {
     Py_XDECREF(r);
     r = Py_BuildValue("(OS)", o, o);
     CHECK_EQ_INT(Py_REFCNT(o), 3);
-    CHECK_REPR(r, "('probe', 'probe')");
+    CHECK_REPR_STEAL(r, "('probe', 'probe')");
     CHECK_EQ_INT(Py_REFCNT(o), 1);
     Py_INCREF(o);
     r = Py_BuildValue("N", o);
@@ -541,7 +545,7 @@ static void test_build_value(void) {
     CHECK_EQ_INT(Py_REFCNT(o), 2);
     Py_XDECREF(r);
     Py_INCREF(o);
-    CHECK_REPR(Py_BuildValue("(iN)", 1, o), "(1, 'probe')");
+    CHECK_REPR_STEAL(Py_BuildValue("(iN)", 1, o), "(1, 'probe')");
     CHECK_EQ_INT(Py_REFCNT(o), 1);
 
     /* A NULL object: SystemError, or the pending exception of the call that failed. */
@@ -601,8 +605,8 @@ static void test_build_value(void) {
 
     /* O& converters. */
     long seven = 7;
-    CHECK_REPR(Py_BuildValue("(O&i)", make_from_long, &seven, 8), "(7, 8)");
-    CHECK_REPR(Py_BuildValue("N&", make_from_long, &seven), "7");
+    CHECK_REPR_STEAL(Py_BuildValue("(O&i)", make_from_long, &seven, 8), "(7, 8)");
+    CHECK_REPR_STEAL(Py_BuildValue("N&", make_from_long, &seven), "7");
     CHECK_FAILS(Py_BuildValue("O&", make_fail, (void *)NULL), PyExc_RuntimeError,
                 "converter failed");
     CHECK_FAILS(Py_BuildValue("O&", make_null_silently, (void *)NULL), PyExc_SystemError,
@@ -644,8 +648,8 @@ static void test_build_value(void) {
                 "Py_BuildValue: format nested too deeply (more than 100 levels)");
 
     /* The va_list variant. */
-    CHECK_REPR(build_v("(is)", 3, "v"), "(3, 'v')");
-    CHECK_REPR(build_v(""), "None");
+    CHECK_REPR_STEAL(build_v("(is)", 3, "v"), "(3, 'v')");
+    CHECK_REPR_STEAL(build_v(""), "None");
     CHECK(twice_build("(is#O)", 1, "abc", (Py_ssize_t)2, Py_None));
     CHECK_FAILS(build_v(NULL), PyExc_SystemError,
                 "Py_VaBuildValue: argument 'format' must not be NULL");
@@ -1276,9 +1280,9 @@ static void test_parse_keywords(void) {
     /* Through a real call. */
     PyObject *f = PyCFunction_New(&kwparse_def, NULL);
     args = Py_BuildValue("(i)", 1);
-    CHECK_REPR(PyObject_Call(f, args, NULL), "(1, 2, 'c')");
+    CHECK_REPR_STEAL(PyObject_Call(f, args, NULL), "(1, 2, 'c')");
     kw = Py_BuildValue("{s:s,s:i}", "c", "kw", "b", 5);
-    CHECK_REPR(PyObject_Call(f, args, kw), "(1, 5, 'kw')");
+    CHECK_REPR_STEAL(PyObject_Call(f, args, kw), "(1, 5, 'kw')");
     Py_DECREF(kw);
     Py_DECREF(args);
     args = Py_BuildValue("(iii)", 1, 2, 3);
@@ -1340,24 +1344,24 @@ static void test_unpack_tuple(void) {
 static void test_call_function(void) {
     PyObject *f = PyCFunction_New(&echo_def, NULL);
     CHECK(f != NULL);
-    CHECK_REPR(PyObject_CallFunction(f, NULL), "()");
-    CHECK_REPR(PyObject_CallFunction(f, ""), "()");
-    CHECK_REPR(PyObject_CallFunction(f, "i", 1), "(1,)");
-    CHECK_REPR(PyObject_CallFunction(f, "is", 1, "two"), "(1, 'two')");
-    CHECK_REPR(PyObject_CallFunction(f, "(is)", 1, "two"), "(1, 'two')");
-    CHECK_REPR(PyObject_CallFunction(f, "((is))", 1, "two"), "((1, 'two'),)");
-    CHECK_REPR(PyObject_CallFunction(f, " "), "()");
-    CHECK_REPR(PyObject_CallFunction(f, "z", (char *)NULL), "(None,)");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, NULL), "()");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, ""), "()");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "i", 1), "(1,)");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "is", 1, "two"), "(1, 'two')");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "(is)", 1, "two"), "(1, 'two')");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "((is))", 1, "two"), "((1, 'two'),)");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, " "), "()");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "z", (char *)NULL), "(None,)");
     PyObject *t = Py_BuildValue("(ii)", 3, 4);
-    CHECK_REPR(PyObject_CallFunction(f, "O", t), "(3, 4)"); /* a single tuple is the args */
-    CHECK_REPR(PyObject_CallFunction(f, "(O)", t), "((3, 4),)");
-    CHECK_REPR(PyObject_CallFunction(f, "OO", t, t), "((3, 4), (3, 4))");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "O", t), "(3, 4)"); /* a single tuple is the args */
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "(O)", t), "((3, 4),)");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "OO", t, t), "((3, 4), (3, 4))");
     Py_DECREF(t);
 
     /* N is consumed, whatever happens. */
     PyObject *o = fresh("callarg");
     Py_INCREF(o);
-    CHECK_REPR(PyObject_CallFunction(f, "N", o), "('callarg',)");
+    CHECK_REPR_STEAL(PyObject_CallFunction(f, "N", o), "('callarg',)");
     CHECK_EQ_INT(Py_REFCNT(o), 1);
     Py_INCREF(o);
     CHECK_FAILS(PyObject_CallFunction(f, "Nf", o, 1.0), PyExc_SystemError,
@@ -1379,13 +1383,13 @@ static void test_call_function(void) {
                 "NULL object passed to Py_BuildValue");
 
     /* CallFunctionObjArgs: borrowed arguments up to NULL. */
-    CHECK_REPR(PyObject_CallFunctionObjArgs(f, NULL), "()");
+    CHECK_REPR_STEAL(PyObject_CallFunctionObjArgs(f, NULL), "()");
     Py_ssize_t rc = Py_REFCNT(o);
-    CHECK_REPR(PyObject_CallFunctionObjArgs(f, o, Py_None, NULL), "('callarg', None)");
+    CHECK_REPR_STEAL(PyObject_CallFunctionObjArgs(f, o, Py_None, NULL), "('callarg', None)");
     CHECK_EQ_INT(Py_REFCNT(o), rc);
-    CHECK_REPR(PyObject_CallFunctionObjArgs(f, o, o, o, o, o, o, o, o, o, o, NULL),
-               "('callarg', 'callarg', 'callarg', 'callarg', 'callarg', 'callarg', 'callarg', "
-               "'callarg', 'callarg', 'callarg')");
+    CHECK_REPR_STEAL(PyObject_CallFunctionObjArgs(f, o, o, o, o, o, o, o, o, o, o, NULL),
+                     "('callarg', 'callarg', 'callarg', 'callarg', 'callarg', 'callarg', "
+                     "'callarg', 'callarg', 'callarg', 'callarg')");
     CHECK_EQ_INT(Py_REFCNT(o), rc);
     CHECK_FAILS(PyObject_CallFunctionObjArgs(NULL, o, NULL), PyExc_SystemError,
                 "PyObject_CallFunctionObjArgs: argument 'callable' must not be NULL");
@@ -1394,8 +1398,8 @@ static void test_call_function(void) {
 
     /* Keyword functions get kwargs NULL. */
     PyObject *fk = PyCFunction_New(&echo_kw_def, NULL);
-    CHECK_REPR(PyObject_CallFunction(fk, "i", 1), "((1,), None)");
-    CHECK_REPR(PyObject_CallFunctionObjArgs(fk, o, NULL), "(('callarg',), None)");
+    CHECK_REPR_STEAL(PyObject_CallFunction(fk, "i", 1), "((1,), None)");
+    CHECK_REPR_STEAL(PyObject_CallFunctionObjArgs(fk, o, NULL), "(('callarg',), None)");
     Py_DECREF(fk);
 
     Py_DECREF(o);
@@ -1411,14 +1415,14 @@ static void test_call_method(void) {
         Py_XDECREF(type);
         return;
     }
-    CHECK_REPR(PyObject_CallMethod(obj, "echo", NULL), "()");
-    CHECK_REPR(PyObject_CallMethod(obj, "echo", ""), "()");
-    CHECK_REPR(PyObject_CallMethod(obj, "echo", "is", 1, "x"), "(1, 'x')");
-    CHECK_REPR(PyObject_CallMethod(obj, "echo", "(ii)", 1, 2), "(1, 2)");
+    CHECK_REPR_STEAL(PyObject_CallMethod(obj, "echo", NULL), "()");
+    CHECK_REPR_STEAL(PyObject_CallMethod(obj, "echo", ""), "()");
+    CHECK_REPR_STEAL(PyObject_CallMethod(obj, "echo", "is", 1, "x"), "(1, 'x')");
+    CHECK_REPR_STEAL(PyObject_CallMethod(obj, "echo", "(ii)", 1, 2), "(1, 2)");
 
     PyObject *o = fresh("marg");
     Py_INCREF(o);
-    CHECK_REPR(PyObject_CallMethod(obj, "echo", "N", o), "('marg',)");
+    CHECK_REPR_STEAL(PyObject_CallMethod(obj, "echo", "N", o), "('marg',)");
     CHECK_EQ_INT(Py_REFCNT(o), 1);
 
     /* Failures still consume N references. */
@@ -1448,8 +1452,8 @@ static void test_call_method(void) {
     /* CallMethodObjArgs. */
     PyObject *name = PyUnicode_FromString("echo");
     Py_ssize_t rc = Py_REFCNT(o);
-    CHECK_REPR(PyObject_CallMethodObjArgs(obj, name, o, Py_None, NULL), "('marg', None)");
-    CHECK_REPR(PyObject_CallMethodObjArgs(obj, name, NULL), "()");
+    CHECK_REPR_STEAL(PyObject_CallMethodObjArgs(obj, name, o, Py_None, NULL), "('marg', None)");
+    CHECK_REPR_STEAL(PyObject_CallMethodObjArgs(obj, name, NULL), "()");
     CHECK_EQ_INT(Py_REFCNT(o), rc);
     CHECK_FAILS(PyObject_CallMethodObjArgs(NULL, name, NULL), PyExc_SystemError,
                 "PyObject_CallMethodObjArgs: argument 'obj' must not be NULL");
@@ -1471,11 +1475,11 @@ static void test_call_method(void) {
 /* ----- PyTuple_Pack ---------------------------------------------------------------- */
 
 static void test_tuple_pack(void) {
-    CHECK_REPR(PyTuple_Pack(0), "()");
+    CHECK_REPR_STEAL(PyTuple_Pack(0), "()");
     PyObject *a = fresh("pa"), *b = PyLong_FromLong(2);
     PyObject *t = PyTuple_Pack(3, a, b, a);
     CHECK_EQ_INT(Py_REFCNT(a), 3);
-    CHECK_REPR(t, "('pa', 2, 'pa')");
+    CHECK_REPR_STEAL(t, "('pa', 2, 'pa')");
     CHECK_EQ_INT(Py_REFCNT(a), 1);
     CHECK_FAILS(PyTuple_Pack(3, a, (PyObject *)NULL, b), PyExc_SystemError,
                 "PyTuple_Pack: item 1 is NULL");

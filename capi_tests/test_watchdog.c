@@ -30,36 +30,9 @@
 
 #include "tasklet_util.h"
 
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
-#define T(o) ((PyTaskletObject *)(o))
-#define CH(o) ((PyChannelObject *)(o))
-
 /* ---- small helpers ------------------------------------------------------------------- */
 
 static int soft_mode; /* this pass runs with soft switching enabled */
-
-static PyTaskletObject *get_current(void) { return T(PyStackless_GetCurrent()); }
-
-/* For checks that expect NULL: releases an unexpected result. */
-static int fails(void *r) {
-    Py_XDECREF((PyObject *)r);
-    return r == NULL;
-}
-
-/* Makes `t` dead if a failed check left it alive (teardown stays clean). */
-static void finish(PyTaskletObject *t) {
-    if (t != NULL && PyTasklet_Alive(t) == 1) {
-        if (PyTasklet_Kill(t) < 0) PyErr_Clear();
-    }
-}
 
 /* The type name of the pending exception ("-" if none); the exception stays set. */
 static const char *pending_name(void) {
@@ -74,13 +47,6 @@ static const char *pending_name(void) {
 static int pending_irq_of_current(void) {
     PyTaskletObject *c = get_current();
     int r = PyTasklet_GetPendingIrq(c);
-    Py_DECREF(c);
-    return r;
-}
-
-static int set_atomic_current(int flag) {
-    PyTaskletObject *c = get_current();
-    int r = PyTasklet_SetAtomic(c, flag);
     Py_DECREF(c);
     return r;
 }

@@ -15,36 +15,7 @@
  * (PY_WATCHDOG_SOFT) watchdog mode. */
 #include "tasklet_util.h"
 
-/* At -O2/-O3 gcc sees tu_log's size through CHECK_LOG and warns (-Wformat-truncation) in
- * check.h's message formatting; reading the log through an opaque pointer avoids that. */
-static const char *logged(void) {
-    const char *volatile p = tu_log;
-    return p;
-}
-#undef CHECK_LOG
-#define CHECK_LOG(want) CHECK_STR(logged(), (want))
-
-#define T(o) ((PyTaskletObject *)(o))
-#define CH(o) ((PyChannelObject *)(o))
-
 /* ---- small helpers ------------------------------------------------------------------- */
-
-static PyTaskletObject *get_main(void) { return T(PyStackless_GetMain()); }
-static PyTaskletObject *get_current(void) { return T(PyStackless_GetCurrent()); }
-
-/* Makes `t` dead if a failed check left it alive (teardown stays clean). */
-static void finish(PyTaskletObject *t) {
-    if (t != NULL && PyTasklet_Alive(t) == 1) {
-        if (PyTasklet_Kill(t) < 0) PyErr_Clear();
-    }
-}
-
-static int set_atomic_current(int flag) {
-    PyTaskletObject *c = get_current();
-    int r = PyTasklet_SetAtomic(c, flag);
-    Py_DECREF(c);
-    return r;
-}
 
 static PyTaskletObject *spawn_obj(PyMethodDef *def, PyObject *arg) {
     PyObject *args = PyTuple_New(1);
