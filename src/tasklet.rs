@@ -39,12 +39,27 @@ pub struct Body {
 /// The tasklet object. Opaque to C.
 #[repr(C)]
 pub struct PyTaskletObject {
+    // Field order: what every switch touches comes first (the first 64 bytes hold the head,
+    // the queue links, tempval, the context, the stack and the error indicator).
     /// Object head.
     pub ob_base: PyObject,
     /// Next in its list (run queue or channel queue), NULL when not linked.
     pub(crate) next: Cell<*mut PyTaskletObject>,
     /// Previous in its list.
     pub(crate) prev: Cell<*mut PyTaskletObject>,
+    /// The transfer slot: bound callable, values in flight, schedule retvals, bombs.
+    pub(crate) tempval: Cell<Option<Obj>>,
+    /// The suspended machine context while started and not running.
+    pub(crate) ctx: Cell<Option<Context>>,
+    /// The stack it keeps while suspended with C state (it blocked with a hard switch).
+    pub(crate) stack: Cell<Option<Box<Stack>>>,
+    /// The saved error indicator while not running.
+    pub(crate) curexc: Cell<Option<Obj>>,
+    /// Library-mediated nested calls active on it beyond its body, while not running.
+    pub(crate) nesting_level: Cell<i32>,
+    /// Soft-switchable functions it runs directly (see `Scheduler::direct_frames`), while not
+    /// running.
+    pub(crate) direct_frames: Cell<i32>,
     /// -1 blocked receiving, +1 blocked sending, 0 not blocked.
     pub(crate) blocked: Cell<i8>,
     /// No involuntary switches (watchdog preemption).
@@ -55,39 +70,26 @@ pub struct PyTaskletObject {
     pub(crate) block_trap: Cell<bool>,
     /// A watchdog interrupt was deferred and is waiting.
     pub(crate) pending_irq: Cell<bool>,
-    /// The transfer slot: bound callable, values in flight, schedule retvals, bombs.
-    pub(crate) tempval: Cell<Option<Obj>>,
-    /// Set up but not started: what to call.
-    pub(crate) body: Cell<Option<Body>>,
-    /// The callable of a started body (what `PyTasklet_GetFrame` reports).
-    pub(crate) func: Cell<Option<Obj>>,
     /// True from the first run until it dies (main: always).
     pub(crate) started: Cell<bool>,
-    /// The suspended machine context while started and not running.
-    pub(crate) ctx: Cell<Option<Context>>,
-    /// The stack it keeps while suspended with C state (it blocked with a hard switch).
-    pub(crate) stack: Cell<Option<Box<Stack>>>,
+    /// True while it is in the thread's list of tasklets suspended with C state.
+    pub(crate) in_cstate_list: Cell<bool>,
+    /// True for a thread's main tasklet.
+    pub(crate) is_main: Cell<bool>,
     /// Its soft frames (soft-switchable functions in progress), innermost last. Boxed so
     /// that a tasklet without frames pays one word, not three (memory per blocked tasklet).
     #[allow(clippy::box_collection)]
     pub(crate) frames: Cell<Option<Box<Vec<Box<CFrame>>>>>,
-    /// True while it is in the thread's list of tasklets suspended with C state.
-    pub(crate) in_cstate_list: Cell<bool>,
-    /// Usable stack size to use when it starts (0: the library default).
-    pub(crate) stack_size: Cell<usize>,
-    /// The channel it is blocked on (a reference), while blocked.
-    pub(crate) blocked_on: Cell<Option<Obj>>,
-    /// The saved error indicator while not running.
-    pub(crate) curexc: Cell<Option<Obj>>,
-    /// Library-mediated nested calls active on it beyond its body, while not running.
-    pub(crate) nesting_level: Cell<i32>,
-    /// Soft-switchable functions it runs directly (see `Scheduler::direct_frames`), while not
-    /// running.
-    pub(crate) direct_frames: Cell<i32>,
     /// The serial of the owning thread's state (see `thread_state`); 0 for none.
     pub(crate) serial: Cell<u64>,
-    /// True for a thread's main tasklet.
-    pub(crate) is_main: Cell<bool>,
+    /// The callable of a started body (what `PyTasklet_GetFrame` reports).
+    pub(crate) func: Cell<Option<Obj>>,
+    /// The channel it is blocked on (a reference), while blocked.
+    pub(crate) blocked_on: Cell<Option<Obj>>,
+    /// Set up but not started: what to call.
+    pub(crate) body: Cell<Option<Body>>,
+    /// Usable stack size to use when it starts (0: the library default).
+    pub(crate) stack_size: Cell<usize>,
     /// Links of the thread's list of started tasklets (those with C state).
     pub(crate) cs_next: Cell<*mut PyTaskletObject>,
     /// See `cs_next`.
