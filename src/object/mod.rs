@@ -1,7 +1,7 @@
 //! The object model: a small CPython-compatible object system (SPEC §3).
 //!
 //! Every object starts with the public head [`PyObject`] `{ ob_refcnt, ob_type }`, is allocated
-//! with `calloc` at its type's `basicsize` (so subtypes can append data), and is freed by
+//! with `malloc` at its type's `basicsize` (bytes past the Rust layout zeroed) (so subtypes can append data), and is freed by
 //! [`dealloc`] when its count reaches zero.
 //!
 //! Invariants:
@@ -208,10 +208,16 @@ pub unsafe fn alloc_instance<T>(tp: *mut PyTypeObject, value: T) -> Obj {
     // SAFETY: tp is live; the memory is large enough for T and for tp's own data.
     unsafe {
         let size = (*tp).tp_basicsize.max(0) as usize;
-        let size = size.max(std::mem::size_of::<T>());
-        let mem = libc::calloc(1, size) as *mut T;
+        let base = std::mem::size_of::<T>();
+        let size = size.max(base);
+        // malloc, not calloc: glibc's calloc bypasses its per-thread cache. `value` fills the
+        // first `base` bytes; only a subtype's extra bytes need zeroing.
+        let mem = libc::malloc(size) as *mut T;
         if mem.is_null() {
             std::alloc::handle_alloc_error(std::alloc::Layout::from_size_align_unchecked(size, 16));
+        }
+        if size > base {
+            ptr::write_bytes((mem as *mut u8).add(base), 0, size - base);
         }
         ptr::write(mem, value);
         let op = mem as *mut PyObject;
