@@ -1,8 +1,8 @@
 //! The object model: a small CPython-compatible object system (SPEC §3).
 //!
 //! Every object starts with the public head [`PyObject`] `{ ob_refcnt, ob_type }`, is allocated
-//! with `malloc` at its type's `basicsize` (bytes past the Rust layout zeroed) (so subtypes can append data), and is freed by
-//! [`dealloc`] when its count reaches zero.
+//! with `malloc` at its type's `basicsize` (so subtypes can append data, which starts zeroed),
+//! and is freed by [`dealloc`] when its count reaches zero.
 //!
 //! Invariants:
 //! - Reference counts are changed only with atomic operations (objects cross threads through
