@@ -9,15 +9,8 @@ use crate::channel::PyChannelObject;
 use crate::error::PyErr;
 use crate::object::cfunction::{PyMethodDef, METH_NOARGS, METH_O, METH_VARARGS};
 use crate::object::typeobj::AttrLookup;
-use crate::object::{long, singletons, tuple, Obj, PyObject, PyResult};
-
-fn check(r: c_int) -> PyResult<c_int> {
-    if r < 0 && PyErr::occurred() {
-        Err(PyErr::fetch().expect("occurred"))
-    } else {
-        Ok(r)
-    }
-}
+use crate::object::{long, tuple, Obj, PyObject, PyResult};
+use crate::tasklet_attrs::{done, flag};
 
 /// Attribute getter of channels.
 pub(crate) unsafe fn getattr(op: *mut PyObject, name: &str) -> AttrLookup {
@@ -26,12 +19,10 @@ pub(crate) unsafe fn getattr(op: *mut PyObject, name: &str) -> AttrLookup {
     let r = unsafe {
         match name {
             "balance" => Ok(long::new(api::PyChannel_GetBalance(c) as i64)),
-            "closing" => check(api::PyChannel_GetClosing(c)).map(|v| singletons::new_bool(v != 0)),
-            "closed" => check(api::PyChannel_GetClosed(c)).map(|v| singletons::new_bool(v != 0)),
+            "closing" => flag(api::PyChannel_GetClosing(c)),
+            "closed" => flag(api::PyChannel_GetClosed(c)),
             "preference" => Ok(long::new(api::PyChannel_GetPreference(c) as i64)),
-            "schedule_all" => {
-                check(api::PyChannel_GetScheduleAll(c)).map(|v| singletons::new_bool(v != 0))
-            }
+            "schedule_all" => flag(api::PyChannel_GetScheduleAll(c)),
             "queue" => Obj::from_owned(api::PyChannel_GetQueue(c))
                 .ok_or_else(|| PyErr::fetch().expect("set")),
             _ => return AttrLookup::NotFound,
@@ -64,14 +55,6 @@ pub(crate) unsafe fn setattr(
                 .map(|v| api::PyChannel_SetScheduleAll(c, v as c_int))
         }
     })
-}
-
-fn done(r: c_int) -> *mut PyObject {
-    if r < 0 {
-        ptr::null_mut()
-    } else {
-        Obj::none().into_raw()
-    }
 }
 
 unsafe extern "C" fn m_send(slf: *mut PyObject, v: *mut PyObject) -> *mut PyObject {

@@ -12,7 +12,8 @@ use crate::object::typeobj::AttrLookup;
 use crate::object::{call, long, singletons, tuple, Obj, PyObject, PyResult};
 use crate::tasklet::PyTaskletObject;
 
-fn flag(r: c_int) -> PyResult<Obj> {
+/// A C flag getter's result as a bool object (an error passes through).
+pub(crate) fn flag(r: c_int) -> PyResult<Obj> {
     if r < 0 && PyErr::occurred() {
         Err(PyErr::fetch().expect("occurred"))
     } else {
@@ -93,7 +94,8 @@ pub(crate) unsafe fn setattr(
     })
 }
 
-fn done(r: c_int) -> *mut PyObject {
+/// A C method's int result as Python's `None` / NULL.
+pub(crate) fn done(r: c_int) -> *mut PyObject {
     if r < 0 {
         ptr::null_mut()
     } else {

@@ -117,6 +117,22 @@ fn guard_budget() -> usize {
 /// Free arena slots by usable size (slot start addresses). Arena memory is never unmapped.
 static ARENA_FREE: std::sync::Mutex<Vec<(usize, Vec<usize>)>> = std::sync::Mutex::new(Vec::new());
 
+/// A fresh private read-write mapping of `len` bytes (memory is committed only when touched).
+fn map_anonymous(len: usize) -> Option<*mut libc::c_void> {
+    // SAFETY: an anonymous private mapping; the result is checked.
+    let map = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    (map != libc::MAP_FAILED).then_some(map)
+}
+
 fn arena_take(usable: usize) -> Option<*mut u8> {
     let mut free = ARENA_FREE.lock().unwrap_or_else(|p| p.into_inner());
     let idx = match free.iter().position(|(sz, _)| *sz == usable) {
@@ -129,21 +145,7 @@ fn arena_take(usable: usize) -> Option<*mut u8> {
     if let Some(slot) = free[idx].1.pop() {
         return Some(slot as *mut u8);
     }
-    let len = usable * ARENA_STACKS;
-    // SAFETY: an anonymous private mapping; the result is checked.
-    let map = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if map == libc::MAP_FAILED {
-        return None;
-    }
+    let map = map_anonymous(usable * ARENA_STACKS)?;
     let base = map as usize;
     free[idx]
         .1
@@ -188,20 +190,7 @@ impl Stack {
     fn map_guarded(usable: usize) -> Option<Stack> {
         let page = page_size();
         let len = usable + page;
-        // SAFETY: an anonymous private mapping; the result is checked.
-        let map = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if map == libc::MAP_FAILED {
-            return None;
-        }
+        let map = map_anonymous(len)?;
         // SAFETY: the first page belongs to the mapping we just made.
         if unsafe { libc::mprotect(map, page, libc::PROT_NONE) } != 0 {
             // SAFETY: our own fresh mapping.
