@@ -2,18 +2,21 @@
 //!
 //! A tasklet is *bound* to a callable (held in `tempval` until it is set up, as Stackless
 //! does), *set up* with arguments (it gets a [`Body`] and is alive), and *started* the first
-//! time it runs (it then owns a stack and a suspended context while not running). It is
-//! *scheduled* while linked in a list (`next != NULL`): the run queue, or a channel's wait
-//! queue when *blocked*. Alive but not scheduled is *paused*.
+//! time the frame loop runs it. It is *scheduled* while linked in a list (`next != NULL`): the
+//! run queue, or a channel's wait queue when *blocked*. Alive but not scheduled is *paused*.
+//! Suspended, it has either soft frames only (no C state: it resumes in the frame loop of any
+//! runner) or C state (it blocked with a hard switch and keeps the stack it ran on).
 //!
 //! Invariants:
 //! - `next`/`prev` are both NULL, or link the tasklet into exactly one cyclic list (the run
 //!   queue of its thread, or one channel's wait queue); that list owns one reference to it.
 //! - `blocked != 0` exactly when it sits in a channel's queue, and then `blocked_on` holds a
 //!   reference to that channel (a channel with blocked tasklets stays alive).
-//! - `ctx` is `Some` only while the tasklet is started and suspended; `stack` is `Some` while
-//!   it is started (and is released the moment it dies). Main runs on the thread's own stack
-//!   and never has one.
+//! - `ctx` is `Some` exactly while the tasklet is suspended with C state (or is a suspended
+//!   main); `stack` then holds the stack that context is on (main, on the thread's own stack,
+//!   has none). A running tasklet's stack is the scheduler's `running_stack`.
+//! - `frames` holds its soft frames (innermost last); `body` is set only between setup and
+//!   the first run.
 //! - `curexc` holds the tasklet's error indicator while it is not running.
 
 use std::cell::Cell;

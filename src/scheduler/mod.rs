@@ -33,7 +33,8 @@
 //!   tasklet may still be running is parked in `post_switch` and released only after the
 //!   switch completed, on the next tasklet's stack (a tasklet is never freed on its own
 //!   stack).
-//! - A dead tasklet's stack goes to `graveyard` and back to the pool after the switch.
+//! - Stacks: see `switch.rs` (who owns a stack) and `frames.rs` (runners). A runner that ends
+//!   parks its stack in `graveyard`; the other side returns it to the pool after the switch.
 //!
 //! Rejected designs: a `VecDeque` run queue (Stackless's "run jumps the cursor" and "insert
 //! before current" make the cyclic list the natural shape, and removal of an arbitrary tasklet
