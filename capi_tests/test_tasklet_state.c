@@ -1006,7 +1006,50 @@ static void test_attributes(void) {
     check_main_alone();
 }
 
+/* ---- reused memory -------------------------------------------------------------------- */
+
+#define REUSE_BATCH 300 /* more than the library keeps for reuse per thread */
+
+/* A freed tasklet's memory may be reused for the next one: every new tasklet starts with
+ * default state, whatever its predecessors at that address had set. */
+static void test_reused_memory(void) {
+    log_reset();
+    PyTaskletObject *ts[REUSE_BATCH];
+    PyObject *v = S("left over");
+    for (int i = 0; i < REUSE_BATCH; i++) {
+        ts[i] = spawn_str(&log_name_def, "x");
+        if (ts[i] == NULL) return;
+        CHECK_EQ_INT(PyTasklet_SetAtomic(ts[i], 1), 0);
+        CHECK_EQ_INT(PyTasklet_SetIgnoreNesting(ts[i], 1), 0);
+        PyTasklet_SetBlockTrap(ts[i], 1);
+    }
+    run_all();
+    for (int i = 0; i < REUSE_BATCH; i++) {
+        CHECK_EQ_INT(PyTasklet_SetTempval(ts[i], v), 0);
+        Py_DECREF(ts[i]);
+    }
+    Py_DECREF(v);
+    for (int i = 0; i < REUSE_BATCH; i++) {
+        ts[i] = PyTasklet_New(NULL, NULL);
+        if (ts[i] == NULL) return;
+        CHECK_STATE(ts[i], 0, 0, 0, 0);
+        CHECK_EQ_INT(PyTasklet_GetAtomic(ts[i]), 0);
+        CHECK_EQ_INT(PyTasklet_GetIgnoreNesting(ts[i]), 0);
+        CHECK_EQ_INT(PyTasklet_GetBlockTrap(ts[i]), 0);
+        CHECK_EQ_INT(PyTasklet_GetBlocked(ts[i]), 0);
+        PyObject *tv = PyTasklet_GetTempval(ts[i]);
+        CHECK(tv == Py_None);
+        Py_XDECREF(tv);
+        PyObject *n = PyTasklet_GetNext(ts[i]);
+        CHECK(n == Py_None);
+        Py_XDECREF(n);
+    }
+    for (int i = 0; i < REUSE_BATCH; i++) Py_DECREF(ts[i]);
+    check_main_alone();
+}
+
 /* ---- bad input ------------------------------------------------------------------------ */
+
 
 static void test_bad_input(void) {
     log_reset();
@@ -1100,7 +1143,8 @@ int main(void) {
         test_B067();
         test_B068();
         test_B069();
-        test_attributes();
+                test_attributes();
+        test_reused_memory();
     }
     PyStackless_EnableSoftswitch(1);
     test_bad_input();

@@ -43,6 +43,7 @@
 
 pub mod frames;
 pub mod ops;
+pub mod spares;
 pub mod switch;
 pub mod teardown;
 
@@ -95,6 +96,8 @@ pub struct Scheduler {
     /// Library-mediated nested calls active on the running tasklet.
     pub(crate) nesting_level: Cell<i32>,
     thread_id: c_ulong,
+    /// Memory of freed plain tasklets for reuse (last: it is freed after everything else).
+    pub(crate) spares: spares::Spares,
 }
 
 impl Scheduler {
@@ -118,6 +121,7 @@ impl Scheduler {
             direct_frames: Cell::new(0),
             nesting_level: Cell::new(0),
             thread_id: crate::capi::thread_ident(),
+            spares: spares::Spares::default(),
         }
     }
 
