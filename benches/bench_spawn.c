@@ -1,7 +1,7 @@
 /* bench_spawn: spawn + complete. Creates 1,000,000 tasklets bound to a C function that does
  * nothing (PyTasklet_New + PyTasklet_Setup each), and runs them to completion with
  * PyStackless_RunWatchdog(0): first all at once, then in batches of 100 (the steady state
- * of a program that keeps spawning short tasklets, where freed tasklets' memory is reused).
+ * of a program that keeps spawning short tasklets, where freed memory is reused at once).
  *
  * Figures:
  *   spawn_complete_ns_per_tasklet   all created before any runs: (creation + run + end +

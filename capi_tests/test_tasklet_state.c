@@ -1008,10 +1008,10 @@ static void test_attributes(void) {
 
 /* ---- reused memory -------------------------------------------------------------------- */
 
-#define REUSE_BATCH 300 /* more than the library keeps for reuse per thread */
+#define REUSE_BATCH 300
 
-/* A freed tasklet's memory may be reused for the next one: every new tasklet starts with
- * default state, whatever its predecessors at that address had set. */
+/* A freed tasklet's memory is soon reused by the allocator for the next one: every new
+ * tasklet starts with default state, whatever its predecessors at that address had set. */
 static void test_reused_memory(void) {
     log_reset();
     PyTaskletObject *ts[REUSE_BATCH];

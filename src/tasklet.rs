@@ -108,7 +108,6 @@ pub static mut PyTasklet_Type: PyTypeObject = PyTypeObject::new_static(
     Py_TPFLAGS_BASETYPE,
     TypeOps {
         drop_fields: Some(drop_tasklet),
-        recycle: Some(crate::scheduler::spares::recycle_tasklet),
         pre_dealloc: Some(crate::scheduler::ops::tasklet_pre_dealloc),
         new: Some(crate::scheduler::ops::tasklet_type_call),
         call: Some(crate::scheduler::ops::tasklet_instance_call),

@@ -176,13 +176,7 @@ pub unsafe fn dealloc(op: *mut PyObject) {
             }
             s = (*s).tp_base;
         }
-        let recycled = match (*tp).ops.recycle {
-            Some(recycle) => recycle(op),
-            None => false,
-        };
-        if !recycled {
-            libc::free(op.cast());
-        }
+        libc::free(op.cast());
         if typeobj::is_heap(tp) {
             decref(tp.cast());
         }
@@ -211,16 +205,6 @@ fn has_finalizer(tp: *mut PyTypeObject) -> bool {
 /// `T` is `#[repr(C)]` and begins with a `PyObject`; `tp` is a live type whose instances have
 /// `T`'s layout at their start (it is `T`'s static type or a subtype of it).
 pub unsafe fn alloc_instance<T>(tp: *mut PyTypeObject, value: T) -> Obj {
-    // SAFETY: the caller's promises, and no block to reuse.
-    unsafe { alloc_instance_in(tp, value, ptr::null_mut()) }
-}
-
-/// [`alloc_instance`] into `block` when it is not NULL: a block of `tp`'s size that a type's
-/// `recycle` kept back from an earlier instance.
-///
-/// # Safety
-/// As for [`alloc_instance`]; `block` is NULL or an unused block of `tp`'s basicsize.
-pub unsafe fn alloc_instance_in<T>(tp: *mut PyTypeObject, value: T, block: *mut u8) -> Obj {
     // SAFETY: tp is live; the memory is large enough for T and for tp's own data.
     unsafe {
         let size = (*tp).tp_basicsize.max(0) as usize;
@@ -228,11 +212,7 @@ pub unsafe fn alloc_instance_in<T>(tp: *mut PyTypeObject, value: T, block: *mut 
         let size = size.max(base);
         // malloc, not calloc: glibc's calloc bypasses its per-thread cache. `value` fills the
         // first `base` bytes; only a subtype's extra bytes need zeroing.
-        let mem = if block.is_null() {
-            libc::malloc(size) as *mut T
-        } else {
-            block as *mut T
-        };
+        let mem = libc::malloc(size) as *mut T;
         if mem.is_null() {
             std::alloc::handle_alloc_error(std::alloc::Layout::from_size_align_unchecked(size, 16));
         }

@@ -65,9 +65,6 @@ pub enum AttrLookup {
 pub struct TypeOps {
     /// Drops the Rust fields of an instance (the memory itself is freed by the caller).
     pub drop_fields: Option<unsafe fn(*mut PyObject)>,
-    /// Takes the memory of a freed instance for reuse instead of `free` (returns false to let
-    /// it be freed). Only for a type's exact instances of its own size.
-    pub recycle: Option<unsafe fn(*mut PyObject) -> bool>,
     /// Runs first when the last reference goes, with the count temporarily back at 1: may
     /// run code that uses the object (a tasklet with C state is killed here). If the object
     /// gained references meanwhile, it is not freed.
@@ -92,7 +89,6 @@ impl TypeOps {
     /// No behaviour at all: everything is inherited.
     pub const EMPTY: TypeOps = TypeOps {
         drop_fields: None,
-        recycle: None,
         pre_dealloc: None,
         new: None,
         call: None,

@@ -43,7 +43,6 @@
 
 pub mod frames;
 pub mod ops;
-pub mod spares;
 pub mod switch;
 pub mod teardown;
 
@@ -96,8 +95,6 @@ pub struct Scheduler {
     /// Library-mediated nested calls active on the running tasklet.
     pub(crate) nesting_level: Cell<i32>,
     thread_id: c_ulong,
-    /// Memory of freed plain tasklets for reuse (last: it is freed after everything else).
-    pub(crate) spares: spares::Spares,
 }
 
 impl Scheduler {
@@ -121,7 +118,6 @@ impl Scheduler {
             direct_frames: Cell::new(0),
             nesting_level: Cell::new(0),
             thread_id: crate::capi::thread_ident(),
-            spares: spares::Spares::default(),
         }
     }
 

@@ -80,19 +80,8 @@ pub(crate) fn new_tasklet(
     let func = none_to_null(func);
     check_callable(&func)?;
     sched(ts);
-    // Only plain tasklets reuse spare blocks (they all have its size).
-    let block = if tp == tasklet_type() {
-        ts.sched.spares.take()
-    } else {
-        std::ptr::null_mut()
-    };
-    // SAFETY: PyTaskletObject is a prefix of every tasklet subtype's instances; a spare block
-    // has a plain tasklet's size.
-    Ok(
-        unsafe {
-            crate::object::alloc_instance_in(tp, PyTaskletObject::fresh(tp, ts, func), block)
-        },
-    )
+    // SAFETY: PyTaskletObject is a prefix of every tasklet subtype's instances.
+    Ok(unsafe { crate::object::alloc_instance(tp, PyTaskletObject::fresh(tp, ts, func)) })
 }
 
 /// The callable a not-yet-alive tasklet is bound to (kept in tempval, as Stackless does).

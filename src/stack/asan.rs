@@ -42,11 +42,6 @@ fn fns() -> Option<&'static Fns> {
     .as_ref()
 }
 
-/// True when the process runs with AddressSanitizer.
-pub fn active() -> bool {
-    fns().is_some()
-}
-
 /// The bounds `(bottom, size)` of the calling thread's own stack (where main tasklets run).
 fn thread_stack() -> (*const c_void, usize) {
     // SAFETY: pthread_getattr_np on the calling thread, attr destroyed after use.

@@ -31,12 +31,6 @@ mod asan;
 pub mod overflow;
 mod valgrind;
 
-/// True when valgrind or AddressSanitizer watches the process. Memory recycling is then
-/// turned off, so that the checker still sees every use after free.
-pub fn memory_checked() -> bool {
-    valgrind::running_on_valgrind() || asan::active()
-}
-
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -32,23 +32,6 @@ fn request(_args: &[usize; 6], default: usize) -> usize {
     default
 }
 
-const RUNNING_ON_VALGRIND: usize = 0x1001;
-
-/// True when the process runs under valgrind.
-pub fn running_on_valgrind() -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    static STATE: AtomicU8 = AtomicU8::new(0); // 0 unknown, 1 no, 2 yes
-    match STATE.load(Ordering::Relaxed) {
-        1 => false,
-        2 => true,
-        _ => {
-            let yes = request(&[RUNNING_ON_VALGRIND, 0, 0, 0, 0, 0], 0) != 0;
-            STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
-            yes
-        }
-    }
-}
-
 /// Tells valgrind that `[bottom, top)` is a stack; returns its id (0 outside valgrind).
 pub fn stack_register(bottom: *mut u8, top: *mut u8) -> usize {
     request(&[STACK_REGISTER, bottom as usize, top as usize, 0, 0, 0], 0)
