@@ -132,6 +132,8 @@ fn guarded(ts: &ThreadState, what: &str, f: impl FnOnce() -> PyResult<()>) {
 }
 
 /// Calls the channel callback `cb(channel, tasklet, sending, willblock)` if one is set.
+/// (Inline: on every channel operation, so the "none set" case must cost one load.)
+#[inline(always)]
 pub(crate) fn channel_callback(
     ts: &ThreadState,
     chan: *mut PyObject,
@@ -139,9 +141,20 @@ pub(crate) fn channel_callback(
     sending: bool,
     willblock: bool,
 ) {
-    if !CHANNEL_CB_SET.load(Ordering::Acquire) {
-        return;
+    if CHANNEL_CB_SET.load(Ordering::Acquire) {
+        call_channel_callback(ts, chan, t, sending, willblock);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn call_channel_callback(
+    ts: &ThreadState,
+    chan: *mut PyObject,
+    t: TaskletPtr,
+    sending: bool,
+    willblock: bool,
+) {
     let Some(cb) = channel_callback_obj() else {
         return;
     };

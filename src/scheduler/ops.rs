@@ -290,6 +290,7 @@ pub(crate) fn remove(ts: &ThreadState, t: TaskletPtr) -> PyResult<()> {
 /// `PyStackless_Schedule`: yields to the next runnable tasklet, staying in the queue (at the
 /// end, in effect) or leaving it (`remove`). Returns the caller's tempval when it resumes
 /// (`retval`, unless somebody changed it meanwhile), or the unwind token after a soft switch.
+#[inline]
 pub(crate) fn schedule(ts: &ThreadState, retval: Obj, remove: bool, soft: bool) -> PyResult<Obj> {
     let s = sched_op(ts)?;
     let prev = s.current.get();
