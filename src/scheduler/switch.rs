@@ -196,6 +196,7 @@ pub(crate) fn schedule_task(
 
 /// The bookkeeping of every switch: the error indicator and nesting level go with their
 /// tasklets, and `next` becomes current.
+#[inline(always)]
 pub(crate) fn hand_over(ts: &ThreadState, p: &PyTaskletObject, n: &PyTaskletObject) {
     let s = &ts.sched;
     p.curexc.set(ts.curexc.take());

@@ -8,6 +8,7 @@
 
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 type StartFn = unsafe extern "C" fn(*mut *mut c_void, *const c_void, usize);
@@ -20,26 +21,43 @@ struct Fns {
 
 static FNS: OnceLock<Option<Fns>> = OnceLock::new();
 
+/// 1 once the lookup found no ASan (0: not looked up yet, 2: ASan present). Every switch asks,
+/// so the common answer costs one load.
+static ABSENT: AtomicU8 = AtomicU8::new(0);
+
+#[inline(always)]
 fn fns() -> Option<&'static Fns> {
-    FNS.get_or_init(|| {
-        // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names; the symbols, when
-        // present, have exactly these signatures (sanitizer/common_interface_defs.h).
-        unsafe {
-            let s = libc::dlsym(
-                libc::RTLD_DEFAULT,
-                c"__sanitizer_start_switch_fiber".as_ptr(),
-            );
-            let f = libc::dlsym(
-                libc::RTLD_DEFAULT,
-                c"__sanitizer_finish_switch_fiber".as_ptr(),
-            );
-            (!s.is_null() && !f.is_null()).then(|| Fns {
-                start: std::mem::transmute::<*mut c_void, StartFn>(s),
-                finish: std::mem::transmute::<*mut c_void, FinishFn>(f),
-            })
-        }
-    })
-    .as_ref()
+    if ABSENT.load(Ordering::Relaxed) == 1 {
+        return None;
+    }
+    lookup()
+}
+
+#[cold]
+#[inline(never)]
+fn lookup() -> Option<&'static Fns> {
+    let found = FNS
+        .get_or_init(|| {
+            // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names; the symbols, when
+            // present, have exactly these signatures (sanitizer/common_interface_defs.h).
+            unsafe {
+                let s = libc::dlsym(
+                    libc::RTLD_DEFAULT,
+                    c"__sanitizer_start_switch_fiber".as_ptr(),
+                );
+                let f = libc::dlsym(
+                    libc::RTLD_DEFAULT,
+                    c"__sanitizer_finish_switch_fiber".as_ptr(),
+                );
+                (!s.is_null() && !f.is_null()).then(|| Fns {
+                    start: std::mem::transmute::<*mut c_void, StartFn>(s),
+                    finish: std::mem::transmute::<*mut c_void, FinishFn>(f),
+                })
+            }
+        })
+        .as_ref();
+    ABSENT.store(if found.is_some() { 2 } else { 1 }, Ordering::Relaxed);
+    found
 }
 
 /// The bounds `(bottom, size)` of the calling thread's own stack (where main tasklets run).
