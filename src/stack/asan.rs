@@ -8,7 +8,7 @@
 
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 type StartFn = unsafe extern "C" fn(*mut *mut c_void, *const c_void, usize);
@@ -21,13 +21,12 @@ struct Fns {
 
 static FNS: OnceLock<Option<Fns>> = OnceLock::new();
 
-/// 1 once the lookup found no ASan (0: not looked up yet, 2: ASan present). Every switch asks,
-/// so the common answer costs one load.
-static ABSENT: AtomicU8 = AtomicU8::new(0);
+/// Set once the lookup found no ASan. Every switch asks, so the common answer costs one load.
+static ABSENT: AtomicBool = AtomicBool::new(false);
 
 #[inline(always)]
 fn fns() -> Option<&'static Fns> {
-    if ABSENT.load(Ordering::Relaxed) == 1 {
+    if ABSENT.load(Ordering::Relaxed) {
         return None;
     }
     lookup()
@@ -56,7 +55,7 @@ fn lookup() -> Option<&'static Fns> {
             }
         })
         .as_ref();
-    ABSENT.store(if found.is_some() { 2 } else { 1 }, Ordering::Relaxed);
+    ABSENT.store(found.is_none(), Ordering::Relaxed);
     found
 }
 
