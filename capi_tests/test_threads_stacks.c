@@ -6,8 +6,9 @@
  *   released; every one finishes.
  * - Two threads each run their own tasklets side by side, with independent main tasklets,
  *   run queues and run counts.
- * - A thread that ends with tasklets blocked and paused kills them (their cleanup runs) and
- *   nothing crashes.
+  * - A thread that ends with tasklets blocked and paused kills them (their cleanup runs) and
+ *   nothing crashes; tasklets without C state outlive it, not alive and with thread id -1,
+ *   and every operation on them either works or fails cleanly (B144, B150, B151).
  * - exit() called inside a tasklet ends the process normally.
  * - A deep C recursion inside a tasklet fits the default 64 KiB stack (printf with %f).
  */
@@ -191,6 +192,89 @@ static void test_thread_end_kills(void) {
     Py_CLEAR(thread_chan);
 }
 
+/* ---- tasklets without C state outlive their thread (B144, B150, B151) ---- */
+static PyObject *dead_noop(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    Py_RETURN_NONE;
+}
+static PyMethodDef dead_noop_def = {"dead_noop", dead_noop, METH_NOARGS, NULL};
+
+static PyTaskletObject *orphans[2]; /* [0] scheduled, [1] removed; neither ever ran */
+
+static void *orphaning_thread(void *arg) {
+    (void)arg;
+    orphans[0] = spawn(&dead_noop_def, NULL);
+    orphans[1] = spawn(&dead_noop_def, NULL);
+    if (PyTasklet_Remove(orphans[1]) < 0) PyErr_Print();
+    return NULL; /* ends without running them */
+}
+
+/* Every state of a tasklet whose thread is gone reads "nothing" (B144, B150). */
+static void check_orphan_state(PyTaskletObject *t) {
+    CHECK_EQ_INT(PyTasklet_Alive(t), 0);
+    CHECK_EQ_INT(PyTasklet_Paused(t), 0);
+    CHECK_EQ_INT(PyTasklet_Scheduled(t), 0);
+    CHECK_EQ_INT(PyTasklet_GetBlocked(t), 0);
+    CHECK_EQ_INT(PyTasklet_GetBlockTrap(t), 0);
+    CHECK_EQ_INT(PyTasklet_GetIgnoreNesting(t), 0);
+    CHECK_EQ_INT(PyTasklet_Restorable(t), 1);
+    CHECK(PyTasklet_GetThreadId(t) == (unsigned long)-1);
+    PyObject *n = PyTasklet_GetNext(t), *p = PyTasklet_GetPrev(t);
+    CHECK(n == Py_None && p == Py_None);
+    Py_XDECREF(n);
+    Py_XDECREF(p);
+    CHECK_NO_EXC();
+}
+
+static void test_tasklets_of_ended_thread(void) {
+    pthread_t th;
+    pthread_create(&th, NULL, orphaning_thread, NULL);
+    pthread_join(th, NULL);
+    PyObject *noop = PyCFunction_New(&dead_noop_def, NULL);
+    PyObject *no_args = PyTuple_New(0);
+    for (int i = 0; i < 2; i++) {
+        PyTaskletObject *t = orphans[i];
+        if (t == NULL) {
+            CHECK(!"the thread could not create its tasklets");
+            continue;
+        }
+        check_orphan_state(t);
+        CHECK_EQ_INT(PyTasklet_GetAtomic(t), 0);
+        /* what needs a thread fails cleanly */
+        CHECK_EQ_INT(PyTasklet_Setup(t, no_args, NULL), -1);
+        CHECK_EXC(PyExc_RuntimeError, NULL);
+                CHECK_EQ_INT(PyTasklet_BindEx(t, noop, no_args, NULL), -1);
+        CHECK_EXC(PyExc_RuntimeError, "tasklet has no thread");
+        CHECK_EQ_INT(PyTasklet_Insert(t), -1);
+        CHECK_EXC(PyExc_RuntimeError, NULL);
+        CHECK_EQ_INT(PyTasklet_Run(t), -1);
+        CHECK_EXC(PyExc_RuntimeError, NULL);
+        CHECK_EQ_INT(PyTasklet_Switch(t), -1);
+        CHECK_EXC(PyExc_RuntimeError, NULL);
+        CHECK_EQ_INT(PyTasklet_RaiseException(t, PyExc_ValueError, NULL), -1);
+        CHECK_EXC(PyExc_RuntimeError, NULL);
+        CHECK_EQ_INT(PyTasklet_Throw(t, 0, PyExc_ValueError, NULL, NULL), -1);
+        CHECK_EXC(PyExc_RuntimeError, NULL);
+        CHECK_EQ_INT(PyTasklet_Throw(t, 1, PyExc_TaskletExit, NULL, NULL), -1);
+        CHECK_EXC(PyExc_RuntimeError, "tasklet has no thread"); /* B151 */
+        /* what does not, works */
+        CHECK(PyTasklet_SetAtomic(t, 1) >= 0);
+        CHECK_EQ_INT(PyTasklet_GetAtomic(t), 1);
+        CHECK(PyTasklet_SetAtomic(t, 0) >= 0);
+        CHECK_EQ_INT(PyTasklet_BindEx(t, Py_None, NULL, NULL), 0);
+        CHECK_EQ_INT(PyTasklet_Remove(t), 0);
+        CHECK_EQ_INT(PyTasklet_BindEx(t, noop, NULL, NULL), 0);
+        CHECK_EQ_INT(PyTasklet_KillEx(t, 1), 0); /* B151 */
+        CHECK_NO_EXC();
+        check_orphan_state(t);
+        Py_DECREF(t);
+        orphans[i] = NULL;
+    }
+    Py_DECREF(noop);
+    Py_DECREF(no_args);
+}
+
 /* ---- a channel partner of another thread is refused, not corrupted ---- */
 static PyChannelObject *cross_chan;
 
@@ -281,8 +365,9 @@ static void test_stack_hungry(void) {
 
 int main(void) {
     test_stack_hungry();
-    test_two_threads();
-        test_thread_end_kills();
+        test_two_threads();
+    test_thread_end_kills();
+    test_tasklets_of_ended_thread();
     test_cross_thread_channel();
     test_exit_in_tasklet();
     test_many_blocked();

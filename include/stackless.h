@@ -1070,7 +1070,8 @@ int PyTasklet_Setup(PyTaskletObject *task_, PyObject *args, PyObject *kwds);
 // paused (not scheduled), keeping the previous function when `func` is NULL. Rebinding drops
 // a paused tasklet's pending body without running it. Returns 0, or -1 with an exception set
 // (`RuntimeError`: "can't (re)bind the current tasklet", "tasklet is scheduled", "tasklet has
-// C state on its stack", "can't unbind the main tasklet"; `TypeError` for a non-callable).
+// C state on its stack", "can't unbind the main tasklet", "tasklet has no thread" when
+// arguments are given for a tasklet whose thread ended; `TypeError` for a non-callable).
 int PyTasklet_BindEx(PyTaskletObject *task_, PyObject *func, PyObject *args, PyObject *kwargs);
 
 // Moves `task` to the thread `thread_id` (`(unsigned long)-1`: the calling thread). A no-op

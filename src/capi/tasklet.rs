@@ -88,7 +88,8 @@ pub unsafe extern "C" fn PyTasklet_Setup(
 /// paused (not scheduled), keeping the previous function when `func` is NULL. Rebinding drops
 /// a paused tasklet's pending body without running it. Returns 0, or -1 with an exception set
 /// (`RuntimeError`: "can't (re)bind the current tasklet", "tasklet is scheduled", "tasklet has
-/// C state on its stack", "can't unbind the main tasklet"; `TypeError` for a non-callable).
+/// C state on its stack", "can't unbind the main tasklet", "tasklet has no thread" when
+/// arguments are given for a tasklet whose thread ended; `TypeError` for a non-callable).
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_BindEx(
     task_: *mut PyTaskletObject,

@@ -140,6 +140,10 @@ pub(crate) fn bind(
     } else if let Some(k) = &kwargs {
         check_args(&tuple::empty(), &Some(k.clone()))?;
     }
+    if (args.is_some() || kwargs.is_some()) && !tt.thread_alive() {
+        // With arguments the tasklet becomes paused, a state only a live thread can hold.
+        return Err(PyErr::runtime_error("tasklet has no thread"));
+    }
     // A paused tasklet without C state loses its soft frames without running them (as
     // Stackless's bind drops the frame).
     tt.started.set(false);
