@@ -8,7 +8,10 @@
  *   run queues and run counts.
   * - A thread that ends with tasklets blocked and paused kills them (their cleanup runs) and
  *   nothing crashes; tasklets without C state outlive it, not alive and with thread id -1,
- *   and every operation on them either works or fails cleanly (B144, B150, B151).
+  *   and every operation on them either works or fails cleanly (B144, B150, B151).
+ * - Against a live thread: switching to its tasklet and moving runnable or C-state tasklets
+ *   are refused; a paused tasklet without C state moves to the calling thread and runs
+ *   there (B145-B149).
  * - exit() called inside a tasklet ends the process normally.
  * - A deep C recursion inside a tasklet fits the default 64 KiB stack (printf with %f).
  */
@@ -275,6 +278,110 @@ static void test_tasklets_of_ended_thread(void) {
     Py_DECREF(no_args);
 }
 
+/* ---- bind_thread and switch against a live thread (B145-B149) ---- */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
+static int live_stage; /* 1: the helper's tasklet is ready; 2: the checks are done */
+static PyTaskletObject *remote_paused;
+static unsigned long remote_ident;
+static long noop_runs;
+
+static PyObject *counting_noop(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    noop_runs++;
+    Py_RETURN_NONE;
+}
+static PyMethodDef counting_noop_def = {"counting_noop", counting_noop, METH_NOARGS, NULL};
+
+static void live_set_stage(int stage) {
+    pthread_mutex_lock(&live_lock);
+    live_stage = stage;
+    pthread_cond_broadcast(&live_cond);
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_wait_stage(int stage) {
+    pthread_mutex_lock(&live_lock);
+    while (live_stage < stage) pthread_cond_wait(&live_cond, &live_lock);
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void *live_helper_thread(void *arg) {
+    (void)arg;
+    remote_ident = PyThread_get_thread_ident();
+    remote_paused = spawn(&counting_noop_def, NULL); /* alive, paused, no C state */
+    if (remote_paused == NULL || PyTasklet_Remove(remote_paused) < 0) PyErr_Print();
+    live_set_stage(1);
+    live_wait_stage(2); /* stays alive while the main thread works on its tasklet */
+    return NULL;
+}
+
+static PyChannelObject *live_chan;
+static PyObject *live_blocker(PyObject *self, PyObject *args) {
+    (void)self;
+    (void)args;
+    return PyChannel_Receive(live_chan);
+}
+static PyMethodDef live_blocker_def = {"live_blocker", live_blocker, METH_NOARGS, NULL};
+
+static void test_bind_thread_and_switch(void) {
+    pthread_t th;
+    live_stage = 0;
+    noop_runs = 0;
+    pthread_create(&th, NULL, live_helper_thread, NULL);
+    live_wait_stage(1);
+    PyTaskletObject *t = remote_paused;
+    if (t == NULL) {
+        CHECK(!"the helper thread could not create its tasklet");
+        live_set_stage(2);
+        pthread_join(th, NULL);
+        return;
+    }
+    CHECK(PyTasklet_GetThreadId(t) == remote_ident);
+    CHECK_EQ_INT(PyTasklet_Paused(t), 1);
+    /* B149: no switching into another thread */
+    CHECK_EQ_INT(PyTasklet_Switch(t), -1);
+    CHECK_EXC(PyExc_RuntimeError, "can't switch to a different thread.");
+    /* B148: unknown ids are refused, from C and from the Python-level face */
+    CHECK_EQ_INT(PyTasklet_BindThread(t, 0x7fffffffUL), -1);
+    CHECK_EXC(PyExc_ValueError, "bad thread");
+    PyObject *meth = PyObject_GetAttrString((PyObject *)t, "bind_thread");
+    PyObject *minus2 = PyLong_FromLong(-2);
+    CHECK(fails(PyObject_CallFunctionObjArgs(meth, minus2, NULL)));
+    CHECK_EXC(PyExc_OverflowError, NULL);
+    Py_XDECREF(minus2);
+    Py_XDECREF(meth);
+    /* B146: a runnable tasklet cannot move */
+    PyTaskletObject *local = spawn(&counting_noop_def, NULL);
+    CHECK_EQ_INT(PyTasklet_BindThread(local, remote_ident), -1);
+    CHECK_EXC_CONTAINS(PyExc_RuntimeError, "runnable");
+    /* B147: nor can one with C state */
+    live_chan = PyChannel_New(NULL);
+    PyTaskletObject *blocked = spawn(&live_blocker_def, NULL);
+    CHECK_EQ_INT(PyTasklet_Run(blocked), 0);
+    CHECK_EQ_INT(PyTasklet_GetBlocked(blocked), -1);
+    CHECK_EQ_INT(PyTasklet_BindThread(blocked, remote_ident), -1);
+    CHECK_EXC_CONTAINS(PyExc_RuntimeError, "C state");
+    CHECK_EQ_INT(PyTasklet_Kill(blocked), 0);
+    Py_XDECREF(blocked);
+    Py_CLEAR(live_chan);
+    /* B145/B148: a paused tasklet without C state moves to the calling thread and runs here */
+    CHECK_EQ_INT(PyTasklet_BindThread(t, (unsigned long)-1), 0);
+    CHECK(PyTasklet_GetThreadId(t) == PyThread_get_thread_ident());
+    CHECK_EQ_INT(PyTasklet_Alive(t), 1);
+    CHECK_EQ_INT(PyTasklet_Run(t), 0);
+    run_all();
+    CHECK_EQ_INT(noop_runs, 2); /* local and the moved tasklet */
+    CHECK_EQ_INT(PyTasklet_Alive(t), 0);
+    Py_XDECREF(local);
+    live_set_stage(2);
+    pthread_join(th, NULL);
+    Py_DECREF(t);
+    remote_paused = NULL;
+    check_main_alone();
+}
+
 /* ---- a channel partner of another thread is refused, not corrupted ---- */
 static PyChannelObject *cross_chan;
 
@@ -367,7 +474,8 @@ int main(void) {
     test_stack_hungry();
         test_two_threads();
     test_thread_end_kills();
-    test_tasklets_of_ended_thread();
+        test_tasklets_of_ended_thread();
+    test_bind_thread_and_switch();
     test_cross_thread_channel();
     test_exit_in_tasklet();
     test_many_blocked();

@@ -1095,7 +1095,8 @@ int PyTasklet_Run_nr(PyTaskletObject *task_);
 
 // Like `PyTasklet_Run`, but the caller leaves the run queue (it is paused until somebody
 // inserts or runs it). Switching to the current tasklet is a no-op. Returns 0, or -1 with
-// an exception set.
+// an exception set (as `PyTasklet_Run`, and `RuntimeError` "can't switch to a different
+// thread." for a tasklet of another thread).
 int PyTasklet_Switch(PyTaskletObject *task_);
 
 // `PyTasklet_Switch` that may switch soft (returns 1 then); see `PyTasklet_Run_nr`.

@@ -181,7 +181,8 @@ pub unsafe extern "C" fn PyTasklet_Run_nr(task_: *mut PyTaskletObject) -> c_int 
 
 /// Like `PyTasklet_Run`, but the caller leaves the run queue (it is paused until somebody
 /// inserts or runs it). Switching to the current tasklet is a no-op. Returns 0, or -1 with
-/// an exception set.
+/// an exception set (as `PyTasklet_Run`, and `RuntimeError` "can't switch to a different
+/// thread." for a tasklet of another thread).
 #[no_mangle]
 pub unsafe extern "C" fn PyTasklet_Switch(task_: *mut PyTaskletObject) -> c_int {
     run_common(task_, "PyTasklet_Switch", true, false)

@@ -227,6 +227,10 @@ pub(crate) fn run(
     let s = sched_op(ts)?;
     // SAFETY: t is live.
     let tt = unsafe { tref(t) };
+    if remove_caller && !tt.is_own(ts) && tt.thread_alive() {
+        // Stackless refuses this even where it can run tasklets of other threads.
+        return Err(PyErr::runtime_error("can't switch to a different thread."));
+    }
     own(ts, tt)?;
     check_runnable(tt)?;
     let prev = s.current.get();
