@@ -196,19 +196,22 @@ static void test_thread_end_kills(void) {
 }
 
 /* ---- tasklets without C state outlive their thread (B144, B150, B151) ---- */
-static PyObject *dead_noop(PyObject *self, PyObject *args) {
+static long noop_runs;
+
+static PyObject *counting_noop(PyObject *self, PyObject *args) {
     (void)self;
     (void)args;
+    noop_runs++;
     Py_RETURN_NONE;
 }
-static PyMethodDef dead_noop_def = {"dead_noop", dead_noop, METH_NOARGS, NULL};
+static PyMethodDef counting_noop_def = {"counting_noop", counting_noop, METH_NOARGS, NULL};
 
 static PyTaskletObject *orphans[2]; /* [0] scheduled, [1] removed; neither ever ran */
 
 static void *orphaning_thread(void *arg) {
     (void)arg;
-    orphans[0] = spawn(&dead_noop_def, NULL);
-    orphans[1] = spawn(&dead_noop_def, NULL);
+    orphans[0] = spawn(&counting_noop_def, NULL);
+    orphans[1] = spawn(&counting_noop_def, NULL);
     if (PyTasklet_Remove(orphans[1]) < 0) PyErr_Print();
     return NULL; /* ends without running them */
 }
@@ -232,9 +235,10 @@ static void check_orphan_state(PyTaskletObject *t) {
 
 static void test_tasklets_of_ended_thread(void) {
     pthread_t th;
+    noop_runs = 0;
     pthread_create(&th, NULL, orphaning_thread, NULL);
     pthread_join(th, NULL);
-    PyObject *noop = PyCFunction_New(&dead_noop_def, NULL);
+    PyObject *noop = PyCFunction_New(&counting_noop_def, NULL);
     PyObject *no_args = PyTuple_New(0);
     for (int i = 0; i < 2; i++) {
         PyTaskletObject *t = orphans[i];
@@ -274,6 +278,7 @@ static void test_tasklets_of_ended_thread(void) {
         Py_DECREF(t);
         orphans[i] = NULL;
     }
+        CHECK_EQ_INT(noop_runs, 0); /* none of them ever ran */
     Py_DECREF(noop);
     Py_DECREF(no_args);
 }
@@ -284,15 +289,6 @@ static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
 static int live_stage; /* 1: the helper's tasklet is ready; 2: the checks are done */
 static PyTaskletObject *remote_paused;
 static unsigned long remote_ident;
-static long noop_runs;
-
-static PyObject *counting_noop(PyObject *self, PyObject *args) {
-    (void)self;
-    (void)args;
-    noop_runs++;
-    Py_RETURN_NONE;
-}
-static PyMethodDef counting_noop_def = {"counting_noop", counting_noop, METH_NOARGS, NULL};
 
 static void live_set_stage(int stage) {
     pthread_mutex_lock(&live_lock);
