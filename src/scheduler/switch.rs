@@ -178,6 +178,9 @@ pub(crate) fn schedule_task(
             }
         }
     };
+    if let Some(t) = &target {
+        stack::prefetch(&t.ctx);
+    }
     callbacks::schedule_callback(ts, prev, next);
     hand_over(ts, p, n);
     match target {
