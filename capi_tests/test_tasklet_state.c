@@ -21,6 +21,21 @@ static int soft_mode;
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
+/* Logs `ok` when `rc` is 0, otherwise the message of the pending exception (which it clears);
+ * returns None for the tasklet body that called it. */
+static PyObject *log_outcome(int rc, const char *ok) {
+    if (rc == 0) {
+        log_event(ok);
+        Py_RETURN_NONE;
+    }
+    PyObject *exc = PyErr_GetRaisedException();
+    PyObject *s = PyObject_Str(exc);
+    log_event(s ? PyUnicode_AsUTF8(s) : "?");
+    Py_XDECREF(s);
+    Py_XDECREF(exc);
+    Py_RETURN_NONE;
+}
+
 /* Int attribute through the Python-level face, or -1000 on error. */
 static long attr_long(PyTaskletObject *t, const char *name) {
     PyObject *v = PyObject_GetAttrString((PyObject *)t, name);
@@ -210,16 +225,7 @@ static PyObject *remove_self(PyObject *self, PyObject *args) {
     PyTaskletObject *cur = get_current();
     int r = PyTasklet_Remove(cur);
     Py_DECREF(cur);
-    if (r == 0) {
-        log_event("remove-ok");
-        Py_RETURN_NONE;
-    }
-    PyObject *exc = PyErr_GetRaisedException();
-    PyObject *s = PyObject_Str(exc);
-    log_event(s ? PyUnicode_AsUTF8(s) : "?");
-    Py_XDECREF(s);
-    Py_XDECREF(exc);
-    Py_RETURN_NONE;
+    return log_outcome(r, "remove-ok");
 }
 static PyMethodDef remove_self_def = {"remove_self", remove_self, METH_NOARGS, NULL};
 
@@ -494,16 +500,7 @@ static PyObject *bind_self(PyObject *self, PyObject *args) {
     PyTaskletObject *cur = get_current();
     int r = PyTasklet_BindEx(cur, NULL, NULL, NULL);
     Py_DECREF(cur);
-    if (r == 0) {
-        log_event("bind-ok");
-        Py_RETURN_NONE;
-    }
-    PyObject *exc = PyErr_GetRaisedException();
-    PyObject *s = PyObject_Str(exc);
-    log_event(s ? PyUnicode_AsUTF8(s) : "?");
-    Py_XDECREF(s);
-    Py_XDECREF(exc);
-    Py_RETURN_NONE;
+    return log_outcome(r, "bind-ok");
 }
 static PyMethodDef bind_self_def = {"bind_self", bind_self, METH_NOARGS, NULL};
 
@@ -696,16 +693,7 @@ static PyObject *unbind_main(PyObject *self, PyObject *args) {
     PyTaskletObject *m = get_main();
     int r = PyTasklet_BindEx(m, NULL, NULL, NULL);
     Py_DECREF(m);
-    if (r == 0) {
-        log_event("unbind-ok");
-        Py_RETURN_NONE;
-    }
-    PyObject *exc = PyErr_GetRaisedException();
-    PyObject *s = PyObject_Str(exc);
-    log_event(s ? PyUnicode_AsUTF8(s) : "?");
-    Py_XDECREF(s);
-    Py_XDECREF(exc);
-    Py_RETURN_NONE;
+    return log_outcome(r, "unbind-ok");
 }
 static PyMethodDef unbind_main_def = {"unbind_main", unbind_main, METH_NOARGS, NULL};
 
@@ -847,16 +835,7 @@ static PyObject *setup_self(PyObject *self, PyObject *args) {
     PyTaskletObject *cur = get_current();
     int r = PyTasklet_Setup(cur, args, NULL);
     Py_DECREF(cur);
-    if (r == 0) {
-        log_event("setup-ok");
-        Py_RETURN_NONE;
-    }
-    PyObject *exc = PyErr_GetRaisedException();
-    PyObject *s = PyObject_Str(exc);
-    log_event(s ? PyUnicode_AsUTF8(s) : "?");
-    Py_XDECREF(s);
-    Py_XDECREF(exc);
-    Py_RETURN_NONE;
+    return log_outcome(r, "setup-ok");
 }
 static PyMethodDef setup_self_def = {"setup_self", setup_self, METH_VARARGS, NULL};
 
