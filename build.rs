@@ -1,5 +1,6 @@
 //! Build script: generates `include/stackless.h` with cbindgen (the header is committed and
-//! checked for drift), compiles the C-variadic shim, and gives the shared library its SONAME.
+//! checked for drift), compiles the C shims (the C-variadic functions, the
+//! initial-exec thread slot), and gives the shared library its SONAME.
 
 use std::{env, fs, path::PathBuf};
 
@@ -23,6 +24,7 @@ fn main() {
     cc::Build::new()
         .file("src/capi/varargs.c")
         .file("src/capi/stackless_varargs.c")
+        .file("src/thread_slot.c")
         .include(dir.join("include"))
         .flag_if_supported("-std=c11")
         .flag_if_supported("-fstack-clash-protection")

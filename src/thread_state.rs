@@ -93,8 +93,73 @@ pub fn with_thread<R>(ident: c_ulong, f: impl FnOnce(&ThreadState) -> R) -> Opti
 }
 
 thread_local! {
-    static TS: Cell<*mut ThreadState> = const { Cell::new(ptr::null_mut()) };
     static TEARDOWN: Teardown = const { Teardown };
+}
+
+/// The thread slot `TS`: this thread's state pointer, read on every API call.
+///
+/// On x86_64 Linux it is `stackless_thread_slot`, an initial-exec TLS variable defined in
+/// `src/thread_slot.c` and read with `mov %fs:OFFSET` (two instructions); elsewhere a
+/// `thread_local!` (which in a shared library costs a `__tls_get_addr` call per access).
+mod slot {
+    use super::ThreadState;
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    mod imp {
+        use super::ThreadState;
+        use std::arch::asm;
+
+        #[inline(always)]
+        pub fn get() -> *mut ThreadState {
+            let p: *mut ThreadState;
+            // SAFETY: reads this thread's slot (defined in thread_slot.c, initial-exec model:
+            // its offset from the thread pointer is in the GOT).
+            unsafe {
+                asm!(
+                    "mov {p}, qword ptr [rip + stackless_thread_slot@GOTTPOFF]",
+                    "mov {p}, qword ptr fs:[{p}]",
+                    p = out(reg) p,
+                    options(nostack, readonly, preserves_flags, pure),
+                )
+            };
+            p
+        }
+
+        pub fn set(v: *mut ThreadState) {
+            // SAFETY: writes this thread's slot, as `get` reads it.
+            unsafe {
+                asm!(
+                    "mov {o}, qword ptr [rip + stackless_thread_slot@GOTTPOFF]",
+                    "mov qword ptr fs:[{o}], {v}",
+                    o = out(reg) _,
+                    v = in(reg) v,
+                    options(nostack, preserves_flags),
+                )
+            };
+        }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    mod imp {
+        use super::ThreadState;
+        use std::cell::Cell;
+        use std::ptr;
+
+        thread_local! {
+            static TS: Cell<*mut ThreadState> = const { Cell::new(ptr::null_mut()) };
+        }
+
+        #[inline(always)]
+        pub fn get() -> *mut ThreadState {
+            TS.with(|c| c.get())
+        }
+
+        pub fn set(v: *mut ThreadState) {
+            TS.with(|c| c.set(v))
+        }
+    }
+
+    pub use imp::{get, set};
 }
 
 /// Tears the thread's state down when the thread ends.
@@ -102,7 +167,7 @@ struct Teardown;
 
 impl Drop for Teardown {
     fn drop(&mut self) {
-        let p = TS.with(|c| c.get());
+        let p = slot::get();
         if p.is_null() {
             return;
         }
@@ -121,7 +186,7 @@ impl Drop for Teardown {
         // SAFETY: p is still live.
         let serial = unsafe { (*p).serial };
         threads().retain(|r| r.serial != serial);
-        TS.with(|c| c.set(ptr::null_mut()));
+        slot::set(ptr::null_mut());
         if keep {
             // The thread is not on its own stack (e.g. `exit()` called inside a tasklet):
             // freeing would unmap the stack we run on. The process is ending; leak it.
@@ -135,7 +200,7 @@ impl Drop for Teardown {
 /// The calling thread's state, created on first use.
 #[inline]
 pub fn current() -> &'static ThreadState {
-    let p = TS.with(|c| c.get());
+    let p = slot::get();
     if !p.is_null() {
         // SAFETY: p stays valid until the thread's teardown, after which TS is NULL.
         return unsafe { &*p };
@@ -145,7 +210,7 @@ pub fn current() -> &'static ThreadState {
 
 /// The calling thread's state if it has one (never creates it; safe in a signal handler).
 pub fn peek() -> Option<&'static ThreadState> {
-    let p = TS.with(|c| c.get());
+    let p = slot::get();
     // SAFETY: p is NULL or this thread's live state.
     unsafe { p.as_ref() }
 }
@@ -164,7 +229,7 @@ fn create() -> &'static ThreadState {
         sched: Scheduler::new(),
         serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
     }));
-    TS.with(|c| c.set(p));
+    slot::set(p);
     crate::stack::overflow::on_thread_start();
     // SAFETY: p is live.
     threads().push(Registered {
