@@ -28,6 +28,7 @@
 //! - No Rust panic ever unwinds across a switch: every entry function catches at its root.
 
 mod asan;
+mod jump;
 pub mod overflow;
 mod valgrind;
 
@@ -353,7 +354,7 @@ pub unsafe fn switch(
 ) {
     let token = asan::start(target_stack);
     // SAFETY: per the contract.
-    let t = unsafe { target.resume(save_slot as usize) };
+    let t = unsafe { jump::resume(target, save_slot as usize) };
     asan::finish(token);
     // SAFETY: the switcher passed its own save slot (or 0 when it died).
     unsafe { on_wake(t) };
