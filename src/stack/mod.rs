@@ -396,7 +396,7 @@ const PREFETCH_LINES: usize = 6;
 pub unsafe fn exit_to(target: Context, target_stack: Option<&Stack>) -> ! {
     asan::start_final(target_stack);
     // SAFETY: per the contract.
-    unsafe { target.resume(0) };
+    unsafe { jump::resume(target, 0) };
     fatal("a dead tasklet was resumed");
 }
 
