@@ -32,7 +32,9 @@ use crate::callbacks;
 use crate::error::PyErr;
 use crate::object::typeobj::{PyTypeObject, Py_TPFLAGS_BASETYPE, TypeOps};
 use crate::object::{Obj, PyObject, PyResult};
-use crate::scheduler::switch::{check_can_switch, sched_op, schedule_task, wakeup_when_empty};
+use crate::scheduler::switch::{
+    check_can_switch, make_runnable, sched_op, switch_to, wakeup_when_empty,
+};
 use crate::tasklet::{tref, TaskletPtr};
 use crate::thread_state::ThreadState;
 
@@ -288,7 +290,7 @@ pub(crate) fn action(
             unsafe { s.link_before_current(tref_t) };
             source
         };
-        schedule_task(ts, source, next, soft)
+        switch_to(ts, source, next, soft)
     } else {
         // SAFETY: source is current, hence in the run queue.
         let my_ref = unsafe { s.unlink(source) };
@@ -302,7 +304,11 @@ pub(crate) fn action(
         let next = match s.current.get() {
             n if !n.is_null() => n,
             _ => match wakeup_when_empty(s) {
-                Ok(w) => w,
+                // SAFETY: w is a live tasklet of this thread.
+                Ok(w) => unsafe {
+                    make_runnable(s, w);
+                    w
+                },
                 Err(e) => {
                     // Undo the block: the caller stays runnable and keeps running.
                     // SAFETY: source is blocked on ch.
@@ -314,7 +320,7 @@ pub(crate) fn action(
                 }
             },
         };
-        schedule_task(ts, source, next, soft)
+        switch_to(ts, source, next, soft)
     }
 }
 

@@ -221,7 +221,7 @@ fn interrupt(ts: &ThreadState, victim: TaskletPtr, owner: TaskletPtr) -> PyResul
 #[inline(always)]
 pub(crate) fn soft_redirect(ts: &ThreadState, p: &PyTaskletObject, next: TaskletPtr) -> TaskletPtr {
     let w = &ts.sched.wd;
-    if !p.pending_irq.get() || !w.soft() {
+    if !w.soft() || !p.pending_irq.get() {
         w.no_soft_irq.set(false);
         return next;
     }

@@ -6,7 +6,9 @@
 
 use std::ffi::c_int;
 
-use super::switch::{check_can_switch, sched, sched_op, schedule_task, wakeup_when_empty};
+use super::switch::{
+    check_can_switch, make_runnable, sched, sched_op, schedule_task, switch_to, wakeup_when_empty,
+};
 use crate::bomb;
 use crate::channel;
 use crate::error::PyErr;
@@ -249,7 +251,7 @@ pub(crate) fn run(
         // SAFETY: prev is current, hence queued; its reference is released after the switch.
         s.release_later(unsafe { s.unlink(prev) });
     }
-    let r = schedule_task(ts, prev, t, soft)?;
+    let r = switch_to(ts, prev, t, soft)?;
     Ok(if crate::scheduler::frames::is_token(&r) {
         r
     } else {
@@ -315,7 +317,11 @@ pub(crate) fn schedule(ts: &ThreadState, retval: Obj, remove: bool, soft: bool) 
         match s.current.get() {
             n if !n.is_null() => n,
             _ => match wakeup_when_empty(s) {
-                Ok(w) => w,
+                // SAFETY: w is a live tasklet of this thread.
+                Ok(w) => unsafe {
+                    make_runnable(s, w);
+                    w
+                },
                 Err(e) => {
                     // SAFETY: prev is live and floating; the queue is empty.
                     unsafe { s.insert(prev) };
@@ -328,7 +334,7 @@ pub(crate) fn schedule(ts: &ThreadState, retval: Obj, remove: bool, soft: bool) 
     } else {
         p.next.get()
     };
-    schedule_task(ts, prev, next, soft)
+    switch_to(ts, prev, next, soft)
 }
 
 /// `PyStackless_RunWatchdogEx`: runs the scheduler until nothing else is runnable. The
@@ -363,7 +369,7 @@ pub(crate) fn run_watchdog(
     let next = s.current.get();
     let result = {
         let _nested = super::Nested::enter(s);
-        schedule_task(ts, me, next, false)
+        switch_to(ts, me, next, false)
     };
     let deeper = {
         let mut w = s.watchdogs.borrow_mut();
