@@ -591,6 +591,64 @@ static void test_B013(void) {
     check_idle();
 }
 
+/* SPEC §5: a channel with blocked tasklets stays alive when its last outside reference goes
+ * (without a reference per blocked tasklet: the hot path changes no counts), and is freed
+ * once its wait queue empties. A channel subtype with a finalizer shows when it is freed. */
+static int g_chan_finalized;
+static void count_chan_finalize(PyObject *self) {
+    (void)self;
+    g_chan_finalized++;
+}
+
+static void test_orphaned_channel(void) {
+    PyType_Slot slots[] = {{Py_tp_finalize, SLOT_FN(count_chan_finalize)}, {0, NULL}};
+    PyType_Spec spec = {"test.CountedChannel", 0, 0, Py_TPFLAGS_BASETYPE, slots};
+    PyObject *sub = PyType_FromSpecWithBases(&spec, (PyObject *)&PyChannel_Type);
+    CHECK(sub != NULL);
+    if (sub == NULL) return;
+    PyChannelObject *ch = PyChannel_New((PyTypeObject *)sub);
+    CHECK(ch != NULL);
+    if (ch == NULL) {
+        Py_DECREF(sub);
+        return;
+    }
+    g_ch = ch;
+    log_reset();
+    PyTaskletObject *t1 = spawn_str(&def_recv, "t1");
+    PyTaskletObject *t2 = spawn_str(&def_recv, "t2");
+    CHECK_EQ_INT(PyTasklet_Run(t1), 0); /* t1 blocks, then t2 (next in the queue) does */
+    CHECK_LOG("t1:recv-start t2:recv-start");
+    CHECK_EQ_INT(PyChannel_GetBalance(ch), -2);
+    CHECK_EQ_INT(Py_REFCNT(ch), 1); /* blocking took no reference */
+
+    /* The last outside reference goes: the channel stays, both stay blocked on it. */
+    g_chan_finalized = 0;
+    g_ch = NULL;
+    Py_DECREF(ch);
+    CHECK_EQ_INT(g_chan_finalized, 0);
+    CHECK_EQ_INT(PyTasklet_GetBlocked(t1), -1);
+    CHECK_EQ_INT(PyTasklet_GetBlocked(t2), -1);
+    PyObject *after = PyTasklet_GetNext(t1); /* the queue is intact: t1 -> t2 */
+    CHECK(after == (PyObject *)t2);
+    Py_XDECREF(after);
+
+    /* Killing one leaves the other waiting on the live channel; killing the last frees it. */
+    CHECK_EQ_INT(PyTasklet_Kill(t1), 0);
+    CHECK_NO_EXC();
+    CHECK_EQ_INT(PyTasklet_Alive(t1), 0);
+    CHECK_EQ_INT(g_chan_finalized, 0);
+    CHECK_EQ_INT(PyTasklet_GetBlocked(t2), -1);
+    CHECK_EQ_INT(PyTasklet_Kill(t2), 0);
+    CHECK_NO_EXC();
+    CHECK_EQ_INT(PyTasklet_Alive(t2), 0);
+    CHECK_EQ_INT(g_chan_finalized, 1);
+    CHECK_LOG("t1:recv-start t2:recv-start");
+    Py_XDECREF(t1);
+    Py_XDECREF(t2);
+    Py_DECREF(sub);
+    check_idle();
+}
+
 /* ---- 5.3 close / iteration / sequences ------------------------------------------------ */
 
 static void test_B026(void) {
@@ -1303,6 +1361,7 @@ static void run_suite(void) {
     test_B011();
     test_B012();
     test_B013();
+    test_orphaned_channel();
     test_B026();
     test_B027();
     test_B028();

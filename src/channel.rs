@@ -20,8 +20,13 @@
 //!
 //! Invariants:
 //! - `head` is NULL exactly when `balance == 0`; every tasklet in the list has
-//!   `blocked == sign(balance)` and a reference to this channel in `blocked_on`.
+//!   `blocked == sign(balance)` and points to this channel in `blocked_on`.
 //! - The list owns one reference to each tasklet in it.
+//! - A channel with blocked tasklets stays alive (SPEC §5), without any reference count
+//!   traffic on the hot path (SPEC §9: no atomic read-modify-write on a channel used by one
+//!   thread): `blocked_on` is borrowed, and when the last outside reference goes while the
+//!   wait queue is not empty, the channel resurrects itself and is `orphaned`: its queue then
+//!   holds that one reference, released when the queue empties.
 
 use std::cell::Cell;
 use std::ffi::c_int;
@@ -53,6 +58,8 @@ pub struct PyChannelObject {
     preference: Cell<i8>,
     /// Every operation yields to the caller's successor.
     schedule_all: Cell<bool>,
+    /// The wait queue holds the channel's last reference (see the module docs).
+    orphaned: Cell<bool>,
 }
 
 /// `_stackless.channel`.
@@ -64,6 +71,7 @@ pub static mut PyChannel_Type: PyTypeObject = PyTypeObject::new_static(
     Py_TPFLAGS_BASETYPE,
     TypeOps {
         drop_fields: Some(drop_channel),
+        pre_dealloc: Some(channel_pre_dealloc),
         new: Some(channel_type_call),
         getattr: Some(crate::channel_attrs::getattr),
         setattr: Some(crate::channel_attrs::setattr),
@@ -109,6 +117,7 @@ pub(crate) fn new(tp: *mut PyTypeObject) -> Obj {
                 closing: Cell::new(false),
                 preference: Cell::new(-1),
                 schedule_all: Cell::new(false),
+                orphaned: Cell::new(false),
             },
         )
     }
@@ -195,23 +204,49 @@ impl PyChannelObject {
 
 /// Takes a blocked tasklet out of its channel: fixes the balance, clears `blocked` and
 /// returns the wait queue's reference to it (the caller links it somewhere or drops it).
+/// An orphaned channel whose queue this empties is released (and freed).
 ///
 /// # Safety
 /// `t` is a live tasklet with `blocked != 0`.
 pub(crate) unsafe fn unblock(t: TaskletPtr) -> Obj {
-    // SAFETY: a blocked tasklet holds a reference to its channel in blocked_on.
+    // SAFETY: a blocked tasklet's channel is alive (module docs).
     unsafe {
         let tt = tref(t);
-        let ch_ref = tt
-            .blocked_on
-            .take()
-            .unwrap_or_else(|| crate::stack::fatal("blocked tasklet without a channel"));
-        let ch = cref(ch_ref.as_ptr());
+        let chan = tt.blocked_on.replace(ptr::null_mut());
+        if chan.is_null() {
+            crate::stack::fatal("blocked tasklet without a channel");
+        }
+        let ch = cref(chan);
         let r = ch.remove(t);
         ch.balance.set(ch.balance.get() - tt.blocked.get() as c_int);
         tt.blocked.set(0);
-        drop(ch_ref);
+        if ch.head.get().is_null() && ch.orphaned.get() {
+            release_orphan(chan);
+        }
         r
+    }
+}
+
+/// Drops the reference an orphaned channel's (now empty) wait queue held.
+#[cold]
+unsafe fn release_orphan(chan: *mut PyObject) {
+    // SAFETY: the queue's reference, given up once.
+    unsafe {
+        cref(chan).orphaned.set(false);
+        crate::object::decref(chan);
+    }
+}
+
+/// The last reference to a channel went: while tasklets are blocked on it, it stays alive
+/// (resurrected, its wait queue holding the reference) instead of being freed.
+unsafe fn channel_pre_dealloc(op: *mut PyObject) {
+    // SAFETY: op is a live channel (its count is held at 1 while this runs).
+    unsafe {
+        let ch = cref(op);
+        if !ch.head.get().is_null() && !ch.orphaned.get() {
+            ch.orphaned.set(true);
+            crate::object::incref(op);
+        }
     }
 }
 
@@ -297,7 +332,7 @@ pub(crate) fn action(
         // SAFETY: chan is live; the wait queue takes over the queue's reference.
         unsafe {
             ch.push_back(my_ref.into_raw() as TaskletPtr);
-            src.blocked_on.set(Some(Obj::from_borrowed(chan)));
+            src.blocked_on.set(chan);
         }
         src.blocked.set(dir);
         ch.balance.set(ch.balance.get() + dir as c_int);
@@ -346,7 +381,7 @@ unsafe fn channel_type_call(
 }
 
 unsafe fn drop_channel(op: *mut PyObject) {
-    // SAFETY: called once on a channel being freed: no tasklet is blocked on it (each holds
-    // a reference), so the queue is empty.
+    // SAFETY: called once on a channel being freed: its wait queue is empty (a channel with
+    // blocked tasklets resurrects itself in pre_dealloc).
     unsafe { ptr::drop_in_place(op as *mut PyChannelObject) }
 }

@@ -10,8 +10,8 @@
 //! Invariants:
 //! - `next`/`prev` are both NULL, or link the tasklet into exactly one cyclic list (the run
 //!   queue of its thread, or one channel's wait queue); that list owns one reference to it.
-//! - `blocked != 0` exactly when it sits in a channel's queue, and then `blocked_on` holds a
-//!   reference to that channel (a channel with blocked tasklets stays alive).
+//! - `blocked != 0` exactly when it sits in a channel's queue, and then `blocked_on` points to
+//!   that channel, which stays alive meanwhile (see `channel`: no reference count changes).
 //! - `ctx` is `Some` exactly while the tasklet is suspended with C state (or is a suspended
 //!   main); `stack` then holds the stack that context is on (main, on the thread's own stack,
 //!   has none). A running tasklet's stack is the scheduler's `running_stack`.
@@ -87,8 +87,9 @@ pub struct PyTaskletObject {
     pub(crate) serial: Cell<u64>,
     /// The callable of a started body (what `PyTasklet_GetFrame` reports).
     pub(crate) func: Cell<Option<Obj>>,
-    /// The channel it is blocked on (a reference), while blocked.
-    pub(crate) blocked_on: Cell<Option<Obj>>,
+    /// The channel it is blocked on (borrowed: a channel outlives its wait queue), while
+    /// blocked; NULL otherwise.
+    pub(crate) blocked_on: Cell<*mut PyObject>,
     /// Set up but not started: what to call.
     pub(crate) body: Cell<Option<Body>>,
     /// Usable stack size to use when it starts (0: the library default).
@@ -166,7 +167,7 @@ impl PyTaskletObject {
             frames: Cell::new(None),
             in_cstate_list: Cell::new(false),
             stack_size: Cell::new(0),
-            blocked_on: Cell::new(None),
+            blocked_on: Cell::new(ptr::null_mut()),
             curexc: Cell::new(None),
             nesting_level: Cell::new(0),
             direct_frames: Cell::new(0),

@@ -614,12 +614,10 @@ fn neighbour(task_: *mut PyTaskletObject, func: &str, next: bool) -> *mut PyObje
         let end = if t.blocked.get() != 0 {
             // In a channel's queue the walk ends at the channel, as in Stackless.
             // SAFETY: a blocked tasklet's channel is live.
-            let head = unsafe {
-                (*t.blocked_on.as_ptr())
-                    .as_ref()
-                    .map(|c| crate::channel::cref(c.as_ptr()).head())
+            let head = match t.blocked_on.get() {
+                c if c.is_null() => ptr::null_mut(),
+                c => unsafe { crate::channel::cref(c).head() },
             };
-            let head = head.unwrap_or(ptr::null_mut());
             if next {
                 n == head
             } else {
