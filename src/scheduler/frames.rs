@@ -159,6 +159,11 @@ fn frame_loop(ts: &ThreadState) -> ! {
 
 /// A new tasklet that asked for a stack size other than the running stack's.
 fn wants_own_stack_size(ts: &ThreadState, tt: &PyTaskletObject) -> Option<usize> {
+    if tt.started.get() {
+        // Only a body that has not started yet can choose its stack (and started tasklets
+        // have no body): the common case, decided on the tasklet's hot line.
+        return None;
+    }
     let want = tt.stack_size.get();
     if want == 0 || !tt.has_body() {
         return None;
@@ -202,7 +207,13 @@ fn step(ts: &ThreadState, t: TaskletPtr) {
     // SAFETY: t is the current tasklet.
     let tt = unsafe { tref(t) };
     let mut ran_frame = false;
-    let r = if let Some(body) = tt.body.take() {
+    // A started tasklet has no body: skip the (cold) body slot.
+    let body = if tt.started.get() {
+        None
+    } else {
+        tt.body.take()
+    };
+    let r = if let Some(body) = body {
         tt.started.set(true);
         tt.func.set(Some(body.func.clone()));
         match tt.tempval.take() {
@@ -309,7 +320,7 @@ pub(crate) fn end_tasklet(ts: &ThreadState, t: TaskletPtr, result: PyResult<Obj>
     tt.direct_frames.set(0);
     drop(tt.func.take());
     drop(tt.tempval.take());
-    drop(tt.frames.take());
+    tt.frames.clear();
     if tt.in_cstate_list.get() {
         // SAFETY: t is in the list.
         unsafe { s.cstate_remove(t) };
@@ -359,19 +370,15 @@ pub(crate) type SoftFunc = unsafe extern "C" fn(
     *mut *mut c_void,
 ) -> *mut PyObject;
 
-/// What a frame does when it runs.
-enum FrameKind {
-    /// A soft-switchable C function, re-entered with its saved state.
-    Soft,
-    /// Raises SystemError: stands for code that broke the soft-switch protocol.
-    ProtocolError,
-}
-
 /// A soft frame: a soft-switchable function's declaration and its saved state
-/// (`step, ob1, ob2, ob3, n, any`, Stackless's names).
+/// (`step, ob1, ob2, ob3, n, any`, Stackless's names). A frame without a function stands for
+/// code that broke the soft-switch protocol: running it raises SystemError.
 pub struct CFrame {
-    kind: FrameKind,
+    /// The state machine (copied from the declaration: one load less for the frame loop).
+    sfunc: Option<SoftFunc>,
     sfd: Option<Obj>,
+    /// The frame below (its caller), if any.
+    below: Option<Box<CFrame>>,
     pub(crate) step: c_long,
     ob1: *mut PyObject,
     ob2: *mut PyObject,
@@ -399,9 +406,11 @@ impl CFrame {
             crate::object::incref(ob1);
             crate::object::incref(ob2);
             crate::object::incref(ob3);
+            let d = &*(sfd as *const PyStacklessFunctionDeclarationObject);
             CFrame {
-                kind: FrameKind::Soft,
+                sfunc: Some(d.sfunc.expect("checked at push")),
                 sfd: Some(Obj::from_borrowed(sfd)),
+                below: None,
                 step: 0,
                 ob1,
                 ob2,
@@ -414,8 +423,9 @@ impl CFrame {
 
     fn protocol_error() -> CFrame {
         CFrame {
-            kind: FrameKind::ProtocolError,
+            sfunc: None,
             sfd: None,
+            below: None,
             step: 0,
             ob1: ptr::null_mut(),
             ob2: ptr::null_mut(),
@@ -448,20 +458,12 @@ fn exec_top(ts: &ThreadState, tt: &PyTaskletObject, retval: PyResult<Obj>) -> Py
     let f = tt.top_frame();
     // SAFETY: the frame is boxed and stays in place until the loop pops it, after this call.
     let f = unsafe { &mut *f };
-    if let FrameKind::ProtocolError = f.kind {
+    let Some(func) = f.sfunc else {
         drop(retval);
         return Err(PyErr::system_error(
             "the tasklet's code returned a value after a soft switch instead of Py_UnwindToken",
         ));
-    }
-    let sfd = f
-        .sfd
-        .as_ref()
-        .expect("soft frames have a declaration")
-        .as_ptr();
-    // SAFETY: sfd is an initialized declaration (checked when the frame was pushed).
-    let d = unsafe { &*(sfd as *const PyStacklessFunctionDeclarationObject) };
-    let func = d.sfunc.expect("checked at push");
+    };
     let rv = match retval {
         Ok(v) => Some(v),
         Err(e) => {
@@ -485,5 +487,79 @@ fn exec_top(ts: &ThreadState, tt: &PyTaskletObject, retval: PyResult<Obj>) -> Py
     };
     ts.try_stackless.set(0);
     drop(rv);
+    // SAFETY: a frame with a function has its declaration (an initialized one, checked at
+    // push); the reference is only dereferenced for an error message.
+    let d = unsafe {
+        &*(f.sfd.as_ref().map_or(ptr::null_mut(), Obj::as_ptr)
+            as *const PyStacklessFunctionDeclarationObject)
+    };
     soft::check_sfunc_result(ts, r, d)
+}
+
+/// A tasklet's soft frames, innermost first, each linked to the one below (Stackless's frame
+/// chain). Dropping it releases the frames one at a time (no recursion, however deep).
+#[derive(Default)]
+pub struct FrameStack {
+    top: Cell<Option<Box<CFrame>>>,
+}
+
+impl FrameStack {
+    /// True when there is no frame.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        // SAFETY: a momentary read of the cell.
+        unsafe { (*self.top.as_ptr()).is_none() }
+    }
+
+    /// The number of frames.
+    pub fn len(&self) -> usize {
+        let mut n = 0;
+        // SAFETY: a momentary walk; nothing runs meanwhile.
+        let mut f = unsafe { (*self.top.as_ptr()).as_deref() };
+        while let Some(fr) = f {
+            n += 1;
+            f = fr.below.as_deref();
+        }
+        n
+    }
+
+    /// Pushes `f` on top.
+    pub fn push(&self, mut f: Box<CFrame>) {
+        f.below = self.top.take();
+        self.top.set(Some(f));
+    }
+
+    /// Pops the top frame.
+    pub fn pop(&self) -> Option<Box<CFrame>> {
+        let mut f = self.top.take()?;
+        self.top.set(f.below.take());
+        Some(f)
+    }
+
+    /// The top frame, NULL when none (boxed: it stays in place until popped).
+    #[inline]
+    pub fn top(&self) -> *mut CFrame {
+        // SAFETY: a momentary access to the cell.
+        unsafe {
+            (*self.top.as_ptr())
+                .as_deref_mut()
+                .map_or(ptr::null_mut(), |f| f as *mut CFrame)
+        }
+    }
+
+    /// Drops every frame, top first. The frames' references are released one by one (a
+    /// release may run code; the stack is already detached from the tasklet by then).
+    pub fn clear(&self) {
+        let mut f = self.top.take();
+        while let Some(mut fr) = f {
+            f = fr.below.take();
+            drop(fr);
+        }
+    }
+}
+
+impl Drop for FrameStack {
+    fn drop(&mut self) {
+        self.clear();
+    }
 }

@@ -149,7 +149,7 @@ pub(crate) fn bind(
     // A paused tasklet without C state loses its soft frames without running them (as
     // Stackless's bind drops the frame).
     tt.started.set(false);
-    drop(tt.frames.take());
+    tt.frames.clear();
     tt.nesting_level.set(0);
     // The previously bound function, for `bind(NULL, args)`.
     let previous = tt
