@@ -12,6 +12,10 @@
  *    each keeps its stack): bytes per blocked hard tasklet are printed (and checked to be
  *    below the 64 KiB a whole stack would be: stacks are committed lazily).
  *
+ * 3. A tasklet 1,000,000 soft frames deep (a soft-switchable function calling itself
+ *    stacklessly), paused at the bottom, then rebound: its frames are dropped without running
+ *    them, one at a time (a recursive drop of that chain would overflow main's stack).
+ *
  * Under valgrind (LD_PRELOAD names vgpreload) the counts are 2,000 and 200 and the memory
  * bounds are not checked (valgrind's own bookkeeping dominates the resident size). Times are
  * printed, never checked. */
@@ -64,6 +68,60 @@ static PyObject *body_hard(PyObject *self, PyObject *unused) {
     return v;
 }
 static PyMethodDef def_hard = {"hard_receiver", body_hard, METH_NOARGS, NULL};
+
+/* ---- 3. deep soft frames ------------------------------------------------------------ */
+
+static PyStacklessFunctionDeclarationObject descend_decl;
+
+/* *n = levels left below this one. Calls the next level stacklessly (each level is a frame);
+ * the last one leaves the run queue. Re-entered (step 1) with the result of what it called,
+ * which it returns. */
+static PyObject *descend(PyObject *retval, long *step, PyObject **ob1, PyObject **ob2,
+                         PyObject **ob3, long *n, void **any) {
+    STACKLESS_GETARG();
+    (void)ob1, (void)ob2, (void)ob3, (void)any;
+    if (retval == NULL) return NULL;
+    if (*step == 1) return Py_NewRef(retval);
+    *step = 1;
+    STACKLESS_PROMOTE_ALL();
+    PyObject *r = *n == 0 ? PyStackless_Schedule(Py_None, 1)
+                          : PyStackless_CallFunction(&descend_decl, Py_None, NULL, NULL, NULL,
+                                                     *n - 1, NULL);
+    STACKLESS_ASSERT();
+    return r;
+}
+static PyStacklessFunctionDeclarationObject descend_decl = {
+    PyObject_HEAD_INIT(NULL) descend, "descend", NULL};
+
+static long g_depth;
+
+static PyObject *body_deep(PyObject *self, PyObject *unused) {
+    STACKLESS_GETARG();
+    (void)self, (void)unused;
+    STACKLESS_PROMOTE_ALL();
+    PyObject *r = PyStackless_CallFunction(&descend_decl, Py_None, NULL, NULL, NULL, g_depth, NULL);
+    STACKLESS_ASSERT();
+    return r;
+}
+static PyMethodDef def_deep = {"deep", body_deep, METH_NOARGS | METH_STACKLESS, NULL};
+
+static void deep_frames(long depth) {
+    CHECK_EQ_INT(PyStackless_InitFunctionDeclaration(&descend_decl, NULL, NULL), 0);
+    g_depth = depth;
+    PyTaskletObject *t = spawn(&def_deep, NULL);
+    CHECK(t != NULL);
+    if (t == NULL) return;
+    PyObject *r = PyStackless_RunWatchdog(0);
+    CHECK(r != NULL);
+    Py_XDECREF(r);
+    CHECK_EQ_INT(PyTasklet_Paused(t), 1);
+    CHECK_EQ_INT(PyTasklet_Restorable(t), 1); /* soft frames only: no C state */
+    CHECK(PyTasklet_GetRecursionDepth(t) > depth);
+    CHECK_EQ_INT(PyTasklet_BindEx(t, NULL, NULL, NULL), 0);
+    CHECK_NO_EXC();
+    CHECK_EQ_INT(PyTasklet_Alive(t), 0);
+    Py_DECREF(t);
+}
 
 /* Creates n tasklets running def (with soft switching enabled or not), blocks them all on
  * g_ch, measures what they add to the resident size, releases them and checks that all
@@ -163,5 +221,7 @@ int main(void) {
     }
     /* The same bodies with soft switching disabled: the tail-call receivers block hard. */
     block_all(&def_soft, n_hard, "hard (the same tail call, soft switching disabled)", 0);
+    PyStackless_EnableSoftswitch(1);
+    deep_frames(vg ? 2000 : 1000000);
     return check_report();
 }
