@@ -753,8 +753,9 @@ void Py_IncRef(PyObject *o);
 // form of `Py_XDECREF`.)
 void Py_DecRef(PyObject *o);
 
-// Frees an object whose reference count has dropped to zero. Called by the inline
-// `Py_DECREF`; not for direct use.
+// Frees an object whose last reference is being released (its count dropped to zero, or is
+// 1 and that reference is the caller's). Called by the inline `Py_DECREF`; not for direct
+// use.
 void _Py_Dealloc(PyObject *o);
 
 // Returns `repr(o)` as a new reference to a str, or NULL with an exception set. A dict or
@@ -1323,7 +1324,9 @@ extern "C" {
 
 /* Reference counts are atomic: objects may travel between threads through channels.
  * Immortal objects (Py_None, Py_True, types, exception classes, static declarations) are not
- * counted at all, as in CPython 3.12. Unlike CPython, Py_INCREF/Py_DECREF ignore NULL. */
+ * counted at all, as in CPython 3.12. Unlike CPython, Py_INCREF/Py_DECREF ignore NULL.
+ * Py_DECREF of the only reference frees without an atomic read-modify-write: with a count
+ * of 1 nobody else holds the object, so nobody else can change the count. */
 static inline int _Py_IsImmortal(PyObject *op) {
     return __atomic_load_n(&op->ob_refcnt, __ATOMIC_RELAXED) >= _Py_IMMORTAL_REFCNT;
 }
@@ -1331,8 +1334,10 @@ static inline void _Py_INCREF_impl(PyObject *op) {
     if (op && !_Py_IsImmortal(op)) __atomic_fetch_add(&op->ob_refcnt, 1, __ATOMIC_RELAXED);
 }
 static inline void _Py_DECREF_impl(PyObject *op) {
-    if (op && !_Py_IsImmortal(op) &&
-        __atomic_sub_fetch(&op->ob_refcnt, 1, __ATOMIC_RELEASE) == 0) {
+    if (op == NULL) return;
+    Py_ssize_t n = __atomic_load_n(&op->ob_refcnt, __ATOMIC_ACQUIRE);
+    if (n >= _Py_IMMORTAL_REFCNT) return;
+    if (n == 1 || __atomic_sub_fetch(&op->ob_refcnt, 1, __ATOMIC_RELEASE) == 0) {
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         _Py_Dealloc(op);
     }

@@ -22,8 +22,9 @@ pub unsafe extern "C" fn Py_DecRef(o: *mut PyObject) {
     let _ = std::panic::catch_unwind(|| unsafe { obj::decref(o) });
 }
 
-/// Frees an object whose reference count has dropped to zero. Called by the inline
-/// `Py_DECREF`; not for direct use.
+/// Frees an object whose last reference is being released (its count dropped to zero, or is
+/// 1 and that reference is the caller's). Called by the inline `Py_DECREF`; not for direct
+/// use.
 #[no_mangle]
 pub unsafe extern "C" fn _Py_Dealloc(o: *mut PyObject) {
     if o.is_null() {

@@ -90,7 +90,16 @@ pub unsafe fn decref(op: *mut PyObject) {
     }
     // SAFETY: as in incref; the caller owns the reference it gives up.
     let count = unsafe { AtomicIsize::from_ptr(ptr::addr_of_mut!((*op).ob_refcnt)) };
-    if count.load(Ordering::Relaxed) >= _Py_IMMORTAL_REFCNT {
+    let c = count.load(Ordering::Acquire);
+    if c >= _Py_IMMORTAL_REFCNT {
+        return;
+    }
+    // The caller's reference is the only one: no other thread can hold (and so touch) the
+    // count, so the object dies without an atomic read-modify-write. The acquire load pairs
+    // with the release decrement that brought the count down to 1.
+    if c == 1 {
+        // SAFETY: that was the last reference.
+        unsafe { dealloc(op) };
         return;
     }
     let old = count.fetch_sub(1, Ordering::Release);
@@ -142,11 +151,10 @@ pub unsafe fn dealloc(op: *mut PyObject) {
         count.store(1, Ordering::Relaxed);
         if let Some(pre) = typeobj::lookup(tp, |t| t.ops.pre_dealloc) {
             pre(op);
-            if count.fetch_sub(1, Ordering::AcqRel) != 1 {
+            if !release_temporary(count) {
                 // Resurrected: whoever holds it now frees it later.
                 return;
             }
-            count.store(1, Ordering::Relaxed);
         }
         if has_finalizer(tp) {
             let saved = crate::thread_state::swap_curexc(None);
@@ -161,11 +169,10 @@ pub unsafe fn dealloc(op: *mut PyObject) {
                 t = (*t).tp_base;
             }
             drop(crate::thread_state::swap_curexc(saved));
-            if count.fetch_sub(1, Ordering::AcqRel) != 1 {
+            if !release_temporary(count) {
                 // Resurrected: a finalizer stored a reference somewhere.
                 return;
             }
-            count.store(1, Ordering::Relaxed);
         }
         // The first static type in the chain knows the Rust layout.
         let mut s = tp;
@@ -181,6 +188,22 @@ pub unsafe fn dealloc(op: *mut PyObject) {
             decref(tp.cast());
         }
     }
+}
+
+/// After code that ran during a deallocation: gives up the temporary reference `dealloc`
+/// holds. Returns true when it was the only one (the deallocation goes on, the count stays at
+/// 1 for what follows), false when the object was resurrected (someone else frees it later).
+/// No atomic read-modify-write in the common case: a count of 1 means nobody else holds a
+/// reference, so nobody else can change it.
+fn release_temporary(count: &AtomicIsize) -> bool {
+    if count.load(Ordering::Acquire) == 1 {
+        return true;
+    }
+    if count.fetch_sub(1, Ordering::AcqRel) != 1 {
+        return false;
+    }
+    count.store(1, Ordering::Relaxed);
+    true
 }
 
 /// True when a heap type in `tp`'s chain has a user finalizer.

@@ -213,15 +213,18 @@ fn step(ts: &ThreadState, t: TaskletPtr) {
     } else {
         tt.body.take()
     };
-    let r = if let Some(body) = body {
+    let r = if let Some(Body { func, args, kwargs }) = body {
         tt.started.set(true);
-        tt.func.set(Some(body.func.clone()));
+        // The function moves into `func` (what GetFrame reports) and is called from there:
+        // nothing replaces `func` of a running tasklet (bind refuses it) before the step ends.
+        let f = func.as_ptr();
+        drop(tt.func.replace(Some(func)));
         match tt.tempval.take() {
             // A bomb placed before the first run (killed or thrown to while new) ends it
             // without calling the body.
             // SAFETY: v is live.
             Some(v) if unsafe { bomb::is_bomb(v.as_ptr()) } => Err(bomb::explode(&v)),
-            _ => call_body(ts, &body),
+            _ => call_body(ts, f, &args, &kwargs),
         }
     } else {
         let retval = match ts.unwind_retval.take() {
@@ -240,14 +243,18 @@ fn step(ts: &ThreadState, t: TaskletPtr) {
 
 /// Calls a body at nesting level 0 (so its `_nr` calls may switch soft). A `METH_STACKLESS`
 /// function also gets the stackless flag, as Stackless passes it.
-fn call_body(ts: &ThreadState, body: &Body) -> PyResult<Obj> {
-    let f = body.func.as_ptr();
+fn call_body(
+    ts: &ThreadState,
+    f: *mut PyObject,
+    args: &Obj,
+    kwargs: &Option<Obj>,
+) -> PyResult<Obj> {
     // SAFETY: f is live.
     let stackless = unsafe { cfunction::is_stackless(f) };
     ts.try_stackless.set(stackless as c_int);
-    let kwargs = body.kwargs.as_ref().map_or(ptr::null_mut(), Obj::as_ptr);
+    let kwargs = kwargs.as_ref().map_or(ptr::null_mut(), Obj::as_ptr);
     // SAFETY: f is live, args a tuple, kwargs NULL or a dict (checked at setup).
-    let r = unsafe { call::call(f, body.args.as_ptr(), kwargs) };
+    let r = unsafe { call::call(f, args.as_ptr(), kwargs) };
     ts.try_stackless.set(0);
     r
 }

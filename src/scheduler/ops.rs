@@ -5,6 +5,7 @@
 //! failed call leaves queues and flags as they were.
 
 use std::ffi::c_int;
+use std::ptr;
 
 use super::switch::{
     check_can_switch, make_runnable, sched, sched_op, schedule_task, switch_to, wakeup_when_empty,
@@ -88,9 +89,20 @@ pub(crate) fn new_tasklet(
 
 /// The callable a not-yet-alive tasklet is bound to (kept in tempval, as Stackless does).
 fn bound_func(t: &PyTaskletObject) -> Option<Obj> {
+    let p = bound_func_ptr(t);
+    // SAFETY: p is NULL or live.
+    unsafe { Obj::from_borrowed_opt(p) }
+}
+
+/// [`bound_func`], borrowed (NULL when none).
+fn bound_func_ptr(t: &PyTaskletObject) -> *mut PyObject {
     let p = t.tempval_ptr();
     // SAFETY: p is NULL or live.
-    (!p.is_null() && unsafe { call::is_callable(p) }).then(|| unsafe { Obj::from_borrowed(p) })
+    if !p.is_null() && unsafe { call::is_callable(p) } {
+        p
+    } else {
+        ptr::null_mut()
+    }
 }
 
 fn check_args(args: &Obj, kwargs: &Option<Obj>) -> PyResult<()> {
@@ -192,12 +204,13 @@ pub(crate) fn setup(
     }
     let kwargs = none_to_null(kwargs);
     check_args(&args, &kwargs)?;
-    let Some(func) = bound_func(tt) else {
+    if bound_func_ptr(tt).is_null() {
         return Err(PyErr::runtime_error(
             "the tasklet was not bound to a function",
         ));
-    };
-    drop(tt.tempval.take());
+    }
+    // The bound function's reference moves from tempval into the body.
+    let func = tt.tempval.take().expect("checked above");
     tt.body.set(Some(Body { func, args, kwargs }));
     // SAFETY: t is live, floating (not alive before) and of this thread.
     unsafe { s.insert(t) };
