@@ -35,6 +35,16 @@ fn main() {
 
     // Without a SONAME, linking the .so by path records the absolute path as DT_NEEDED.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libstackless.so");
+    // rustc's version script exports only Rust items; the thread-local flag the header's
+    // protocol macros use is defined in C (thread_slot.c): export it with a second script.
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("exports.map");
+        fs::write(&out, "{ global: _PyStackless_TryStacklessFlag; };\n").expect("exports.map");
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+            out.display()
+        );
+    }
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=src");
 }

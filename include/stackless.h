@@ -1564,10 +1564,19 @@ struct PyStacklessFunctionDeclarationObject {
     const char *module_name;
 };
 
-/* The stackless flag ("the caller can take Py_UnwindToken"), per thread, as an lvalue. */
-#define _PyStackless_TRY_STACKLESS (*_PyStackless_TryStacklessPtr())
+/* The stackless flag ("the caller can take Py_UnwindToken"), per thread: a thread-local
+ * variable of the library, so that the protocol macros cost a load or a store, not a call.
+ * Only through the macros below (and _PyStackless_TRY_STACKLESS); the functions
+ * _PyStackless_TryStacklessPtr / _PyStackless_GetTryStackless reach the same flag. */
+extern __thread int _PyStackless_TryStacklessFlag;
+#define _PyStackless_TRY_STACKLESS _PyStackless_TryStacklessFlag
+static inline int _PyStackless_TakeTryStackless(void) {
+    int flag = _PyStackless_TryStacklessFlag;
+    _PyStackless_TryStacklessFlag = 0;
+    return flag;
+}
 /* First statement of a protocol-aware function: `stackless` = the flag, which is cleared. */
-#define STACKLESS_GETARG() int stackless = _PyStackless_GetTryStackless()
+#define STACKLESS_GETARG() int stackless = _PyStackless_TakeTryStackless()
 /* Pass the flag on to a protocol-aware callee (PyStackless_Schedule, PyChannel_Send/Receive,
  * PyTasklet_Run/Switch, PyObject_Call, PyStackless_CallFunction, ...). */
 #define STACKLESS_PROMOTE_ALL() ((void)(_PyStackless_TRY_STACKLESS = stackless))

@@ -16,7 +16,7 @@
 //!   finalizers they run still find it.
 
 use std::cell::Cell;
-use std::ffi::c_ulong;
+use std::ffi::{c_int, c_ulong};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -39,7 +39,7 @@ pub struct ThreadState {
     pub repr_depth: Cell<usize>,
     /// Stackless's `_PyStackless_TRY_STACKLESS`: the implicit "you may return the unwind
     /// token" parameter of the soft-switching protocol (see `soft`).
-    pub try_stackless: Cell<std::ffi::c_int>,
+    pub try_stackless: TryFlag,
     /// Set by a soft switch until the frame loop sees the unwind token.
     pub soft_pending: Cell<bool>,
     /// The first value for a frame pushed by a stackless `PyStackless_CallFunction`.
@@ -94,6 +94,68 @@ pub fn with_thread<R>(ident: c_ulong, f: impl FnOnce(&ThreadState) -> R) -> Opti
 
 thread_local! {
     static TEARDOWN: Teardown = const { Teardown };
+}
+
+/// The calling thread's stackless flag: `_PyStackless_TryStacklessFlag`, a C thread-local
+/// (src/thread_slot.c) that the header's STACKLESS_* macros use inline. A handle in the
+/// thread state with `Cell`'s methods; it only ever touches the calling thread's flag (a
+/// thread state is only used by its own thread).
+pub struct TryFlag(());
+
+impl TryFlag {
+    /// The flag.
+    #[inline(always)]
+    pub fn get(&self) -> c_int {
+        // SAFETY: the calling thread's flag; nothing else holds a reference to it.
+        unsafe { *try_flag_ptr() }
+    }
+
+    /// Sets the flag.
+    #[inline(always)]
+    pub fn set(&self, v: c_int) {
+        // SAFETY: as in get.
+        unsafe { *try_flag_ptr() = v }
+    }
+
+    /// Sets the flag and returns the previous value.
+    #[inline(always)]
+    pub fn replace(&self, v: c_int) -> c_int {
+        // SAFETY: as in get.
+        unsafe { std::mem::replace(&mut *try_flag_ptr(), v) }
+    }
+
+    /// The flag's address (valid for the calling thread's lifetime).
+    pub fn as_ptr(&self) -> *mut c_int {
+        try_flag_ptr()
+    }
+}
+
+/// The address of the calling thread's `_PyStackless_TryStacklessFlag`.
+#[inline(always)]
+fn try_flag_ptr() -> *mut c_int {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        let p: *mut c_int;
+        // SAFETY: computes the address of this thread's copy (initial-exec model: its offset
+        // from the thread pointer, which %fs:0 holds, is in the GOT).
+        unsafe {
+            std::arch::asm!(
+                "mov {p}, qword ptr fs:[0]",
+                "add {p}, qword ptr [rip + _PyStackless_TryStacklessFlag@GOTTPOFF]",
+                p = out(reg) p,
+                options(nostack, readonly, pure),
+            )
+        };
+        p
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    {
+        extern "C" {
+            fn stackless_try_flag_ptr() -> *mut c_int;
+        }
+        // SAFETY: a plain C function returning the calling thread's address.
+        unsafe { stackless_try_flag_ptr() }
+    }
 }
 
 /// The thread slot `TS`: this thread's state pointer, read on every API call.
@@ -223,7 +285,7 @@ fn create() -> &'static ThreadState {
         panic_location: Cell::new(None),
         repr_active: std::cell::RefCell::new(Vec::new()),
         repr_depth: Cell::new(0),
-        try_stackless: Cell::new(0),
+        try_stackless: TryFlag(()),
         soft_pending: Cell::new(false),
         unwind_retval: Cell::new(None),
         sched: Scheduler::new(),
