@@ -466,11 +466,42 @@ static void test_stack_hungry(void) {
     Py_DECREF(t);
 }
 
+/* The soft-switching protocol's stackless flag is per thread: the header's macros and the
+ * library's functions see the same flag on one thread, and another thread's is untouched. */
+static void *flag_reader(void *out) {
+    *(int *)out = _PyStackless_TRY_STACKLESS * 10 + (_PyStackless_TryStacklessPtr() ==
+                                                    &_PyStackless_TRY_STACKLESS);
+    return NULL;
+}
+
+static void test_flag_per_thread(void) {
+    CHECK(_PyStackless_TryStacklessPtr() == &_PyStackless_TRY_STACKLESS);
+    _PyStackless_TRY_STACKLESS = 1;
+    int other = -1;
+    pthread_t th;
+    pthread_create(&th, NULL, flag_reader, &other);
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(other, 1); /* flag 0 there, and the same address through both ways */
+    CHECK_EQ_INT(_PyStackless_GetTryStackless(), 1); /* ours, taken and cleared */
+    CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
+    _PyStackless_TRY_STACKLESS = 1;
+    {
+        STACKLESS_GETARG();
+        CHECK_EQ_INT(stackless, 1);
+        CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
+        STACKLESS_PROMOTE_ALL();
+        CHECK_EQ_INT(*_PyStackless_TryStacklessPtr(), 1);
+        STACKLESS_RETRACT();
+    }
+    CHECK_EQ_INT(_PyStackless_TRY_STACKLESS, 0);
+}
+
 int main(void) {
+    test_flag_per_thread();
     test_stack_hungry();
-        test_two_threads();
+    test_two_threads();
     test_thread_end_kills();
-        test_tasklets_of_ended_thread();
+    test_tasklets_of_ended_thread();
     test_bind_thread_and_switch();
     test_cross_thread_channel();
     test_exit_in_tasklet();
