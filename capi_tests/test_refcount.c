@@ -117,7 +117,7 @@ static void test_clear_setref(void) {
 
     destroyed[3] = 0;
     setref_target = PyCapsule_New(&destroyed[3], NULL, setref_destructor);
-    setref_new = PyLong_FromLong(7);
+    setref_new = PyLong_FromLong(7000); /* not a cached small int: counted */
     Py_SETREF(setref_target, setref_new);
     CHECK_EQ_INT(destroyed[3], 1);
     CHECK(setref_saw_new);
@@ -537,6 +537,28 @@ static void test_immortal(void) {
     PyObject *t = PyBool_FromLong(5);
     CHECK(t == Py_True);
     Py_DECREF(t);
+
+    /* CPython 3.12's small ints: -5..256 are shared immortal objects; others are new. */
+    long small[] = {-5, -1, 0, 1, 42, 256};
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+        PyObject *a = PyLong_FromLong(small[i]);
+        PyObject *b = PyLong_FromLongLong(small[i]);
+        CHECK(a != NULL && a == b);
+        CHECK(Py_REFCNT(a) >= ((Py_ssize_t)1 << 59));
+        CHECK_EQ_INT(PyLong_AsLong(a), small[i]);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+    }
+    long big[] = {-6, 257, 100000};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        PyObject *a = PyLong_FromLong(big[i]);
+        PyObject *b = PyLong_FromLong(big[i]);
+        CHECK(a != NULL && b != NULL && a != b);
+        CHECK_EQ_INT(Py_REFCNT(a), 1);
+        CHECK_EQ_INT(PyLong_AsLong(b), big[i]);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+    }
 }
 
 static PyObject *ret_none(void) { Py_RETURN_NONE; }

@@ -702,7 +702,8 @@ PyObject *PyException_GetCause(PyObject *exc_);
 // still stolen).
 void PyException_SetCause(PyObject *exc_, PyObject *cause);
 
-// Returns a new reference to an int with value `v` (NULL only if memory runs out).
+// Returns a new reference to an int with value `v` (NULL only if memory runs out). As in
+// CPython, -5..256 are shared immortal objects: every call returns the same one.
 PyObject *PyLong_FromLong(long v);
 
 // Returns a new reference to an int with value `v`.

@@ -8,7 +8,8 @@ use crate::object::long::{self, long_type};
 use crate::object::singletons::{bool_type, new_bool};
 use crate::object::{self as obj, PyObject};
 
-/// Returns a new reference to an int with value `v` (NULL only if memory runs out).
+/// Returns a new reference to an int with value `v` (NULL only if memory runs out). As in
+/// CPython, -5..256 are shared immortal objects: every call returns the same one.
 #[no_mangle]
 pub extern "C" fn PyLong_FromLong(v: c_long) -> *mut PyObject {
     entry(|| Ok(long::new(v).into_raw()))

@@ -335,8 +335,8 @@ mod tests {
     fn the_dict_owns_its_keys_and_values() {
         let d = new();
         let k = unicode::new("k");
-        let v = long::new(42);
-        // SAFETY: all live.
+        let v = long::new(4242); // not a cached small int: counted
+                                 // SAFETY: all live.
         unsafe {
             set(d.as_ptr(), k.as_ptr(), v.as_ptr());
             assert_eq!(super::super::refcnt(k.as_ptr()), 2);

@@ -2,9 +2,14 @@
 //!
 //! The library needs integers for arguments, return values and ids only, so there is no
 //! arbitrary precision; conversions that do not fit raise `OverflowError`.
+//!
+//! As in CPython 3.12, the small ints -5..=256 are preallocated immortal objects: creating one
+//! returns the shared object (`PyLong_FromLong(1) == PyLong_FromLong(1)`), and passing them
+//! around (a channel message, a counter) changes no reference count.
 
 use std::ffi::c_long;
 use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use super::typeobj::{self, PyTypeObject, TypeOps};
 use super::{Obj, PyObject, PyResult};
@@ -39,8 +44,50 @@ pub fn long_type() -> *mut PyTypeObject {
     ptr::addr_of_mut!(PyLong_Type)
 }
 
-/// A new `int`.
+/// The range of CPython's small-int cache.
+const SMALL_MIN: i64 = -5;
+const SMALL_MAX: i64 = 256;
+const SMALL_COUNT: usize = (SMALL_MAX - SMALL_MIN + 1) as usize;
+
+/// The small ints, `SMALL_MIN` first: immortal, created on first use, never freed.
+fn small_ints() -> *mut PyLongObject {
+    static SMALL: AtomicPtr<PyLongObject> = AtomicPtr::new(ptr::null_mut());
+    let p = SMALL.load(Ordering::Acquire);
+    if !p.is_null() {
+        return p;
+    }
+    create_small_ints(&SMALL)
+}
+
+#[cold]
+fn create_small_ints(slot: &AtomicPtr<PyLongObject>) -> *mut PyLongObject {
+    let ints: Box<[PyLongObject]> = (SMALL_MIN..=SMALL_MAX)
+        .map(|value| PyLongObject {
+            ob_base: PyObject::immortal(long_type()),
+            value,
+        })
+        .collect();
+    debug_assert_eq!(ints.len(), SMALL_COUNT);
+    let p = Box::into_raw(ints) as *mut PyLongObject;
+    match slot.compare_exchange(ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => p,
+        Err(theirs) => {
+            // Another thread created them first: use theirs.
+            // SAFETY: ours was never published.
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, SMALL_COUNT)) });
+            theirs
+        }
+    }
+}
+
+/// An `int`: the shared immortal object for a small value, otherwise a new one.
 pub fn new(v: i64) -> Obj {
+    if (SMALL_MIN..=SMALL_MAX).contains(&v) {
+        // SAFETY: an immortal int of the cache (its references are not counted).
+        return unsafe {
+            Obj::from_owned_unchecked(small_ints().add((v - SMALL_MIN) as usize).cast())
+        };
+    }
     // SAFETY: PyLongObject is the layout of int instances.
     unsafe {
         super::alloc_instance(
