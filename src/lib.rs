@@ -33,5 +33,6 @@ pub mod soft;
 pub mod stack;
 pub mod tasklet;
 pub mod tasklet_attrs;
+pub mod thread_slot;
 pub mod thread_state;
 pub mod watchdog;

@@ -5,11 +5,11 @@
  *   model, and in a shared library its `thread_local!` compiles to a call to __tls_get_addr
  *   on every access (about 11 instructions plus the call, on every API call). With
  *   initial-exec the slot sits at a fixed offset from the thread pointer and
- *   src/thread_state.rs reads it with two instructions of inline assembly (x86_64 Linux;
+ *   src/thread_slot.rs reads it with two instructions of inline assembly (x86_64 Linux;
  *   other targets keep a Rust thread_local!).
  * - _PyStackless_TryStacklessFlag: the stackless flag of the soft-switching protocol
  *   (Stackless's `try_stackless`), exported: the header's STACKLESS_* macros read and write
- *   it inline, and the library through src/thread_state.rs (`TryFlag`).
+ *   it inline, and the library through src/thread_slot.rs (`TryFlag`).
  *
  * Initial-exec in a shared library needs a few bytes of the static TLS block that glibc and
  * musl reserve for libraries loaded with dlopen; twelve bytes always fit. */
