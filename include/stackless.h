@@ -1565,15 +1565,19 @@ struct PyStacklessFunctionDeclarationObject {
     const char *module_name;
 };
 
-/* The stackless flag ("the caller can take Py_UnwindToken"), per thread: a thread-local
- * variable of the library, so that the protocol macros cost a load or a store, not a call.
- * Only through the macros below (and _PyStackless_TRY_STACKLESS); the functions
- * _PyStackless_TryStacklessPtr / _PyStackless_GetTryStackless reach the same flag. */
+/* The stackless flag ("the caller can take Py_UnwindToken"), per thread: on Linux a
+ * thread-local variable the library exports, so that the protocol macros cost a load or a
+ * store, not a call; elsewhere reached through _PyStackless_TryStacklessPtr. Only through the
+ * macros below (and _PyStackless_TRY_STACKLESS); _PyStackless_GetTryStackless takes it too. */
+#if defined(__linux__)
 extern __thread int _PyStackless_TryStacklessFlag;
 #define _PyStackless_TRY_STACKLESS _PyStackless_TryStacklessFlag
+#else
+#define _PyStackless_TRY_STACKLESS (*_PyStackless_TryStacklessPtr())
+#endif
 static inline int _PyStackless_TakeTryStackless(void) {
-    int flag = _PyStackless_TryStacklessFlag;
-    _PyStackless_TryStacklessFlag = 0;
+    int flag = _PyStackless_TRY_STACKLESS;
+    _PyStackless_TRY_STACKLESS = 0;
     return flag;
 }
 /* First statement of a protocol-aware function: `stackless` = the flag, which is cleared. */
