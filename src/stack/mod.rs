@@ -368,19 +368,12 @@ pub unsafe fn switch(
 /// faults, whatever the address.
 #[inline(always)]
 pub fn prefetch(target: &Context) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a Context is one pointer (the saved stack pointer); the value is only
-        // used as a prefetch address.
-        let top: *const i8 = unsafe { std::mem::transmute_copy(target) };
-        for line in 0..PREFETCH_LINES {
-            // SAFETY: prefetch instructions never fault.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(top.wrapping_add(line * 64)) };
-        }
+    // SAFETY: a Context is one pointer (the saved stack pointer); the value is only used as
+    // a prefetch address.
+    let top: *const u8 = unsafe { std::mem::transmute_copy(target) };
+    for line in 0..PREFETCH_LINES {
+        prefetch_line(top.wrapping_add(line * 64));
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = target;
 }
 
 /// Starts loading the cache line at `p` (a hint: never faults, whatever the address).
